@@ -1,0 +1,199 @@
+// Local proving end to end through the plugin host and the real risc0 worker (no mocks).
+
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  ExecutionError,
+  InvalidInputError,
+  VerificationError,
+  type ProverPlugin,
+} from '@wholesum/plugin-api'
+import { openCore, REPO_ROOT, type Core } from '../core.ts'
+import { proveLocally } from './local-prove.ts'
+
+const guests = join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests')
+const program = (name: string): string => join(guests, 'dist', `${name}.bin`)
+const sample = (name: string): string => join(guests, 'samples', name)
+
+const sha256 = (bytes: Uint8Array): Buffer => createHash('sha256').update(bytes).digest()
+
+let core: Core
+let prover: ProverPlugin
+let work: string
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'wholesum-local-prove-'))
+  core = await openCore({ home: join(work, 'home') })
+  prover = await core.prover()
+})
+
+after(async () => {
+  await core.close()
+  await rm(work, { recursive: true, force: true })
+})
+
+describe('a tiny guest proved locally through the prover plugin', () => {
+  let receipt: string
+  let imageId: string
+  let journal: Buffer
+
+  test('gives a composite receipt that verifies, with journal, stdout and stderr harvested', async () => {
+    const input = await readFile(sample('hello.input'))
+    const events: string[] = []
+    const result = await proveLocally(prover, {
+      program: program('hello'),
+      input: sample('hello.input'),
+      outDir: join(work, 'hello'),
+      po2: 14,
+      onEvent: (event) => events.push(event.type),
+    })
+    receipt = result.receiptPath
+    imageId = result.imageId
+    journal = await readFile(result.journalPath)
+
+    assert.equal(result.imageId, (await readFile(join(guests, 'dist', 'hello.imageid'), 'utf8')).trim())
+    assert.deepEqual(result.execution.exitCode, { kind: 'halted', code: 0 })
+    assert.equal(result.receiptKind, 'composite')
+    assert.equal(result.verification.kind, 'composite')
+    // hello commits [u32 LE input length][sha256(input)]: compare with an independent computation.
+    const expected = Buffer.alloc(4)
+    expected.writeUInt32LE(input.length)
+    assert.deepEqual(journal, Buffer.concat([expected, sha256(input)]))
+    assert.deepEqual(Buffer.from(result.verification.journal), journal)
+    assert.match(await readFile(result.stdoutPath, 'utf8'), /hello/)
+    assert.ok(events.includes('segment-proved') && events.at(-1) === 'verified')
+    const summary = JSON.parse(await readFile(join(work, 'hello', 'job.json'), 'utf8'))
+    assert.equal(summary.receipt.verified, true)
+  })
+
+  test('the receipt verifies again from its file alone', async () => {
+    const again = await prover.verify({ receipt, imageId })
+    assert.deepEqual(Buffer.from(again.journal), journal)
+  })
+
+  test('a wrong image ID is rejected', async () => {
+    const wrong = 'ab'.repeat(32)
+    await assert.rejects(prover.verify({ receipt, imageId: wrong }), VerificationError)
+  })
+
+  test('a tampered seal is rejected', async () => {
+    const bytes = await readFile(receipt)
+    const tampered = Buffer.from(bytes)
+    const at = Math.floor(tampered.length / 2)
+    tampered[at] = tampered[at]! ^ 0x01
+    const path = join(work, 'tampered-seal.bin')
+    await writeFile(path, tampered)
+    await assert.rejects(prover.verify({ receipt: path, imageId }), VerificationError)
+  })
+
+  test('a tampered journal is rejected', async () => {
+    const bytes = await readFile(receipt)
+    // The journal bytes sit in the serialized receipt after the inner receipt: find and flip one.
+    const at = bytes.lastIndexOf(journal.subarray(4, 20))
+    assert.ok(at > 0, 'journal found inside the receipt')
+    const tampered = Buffer.from(bytes)
+    tampered[at] = tampered[at]! ^ 0xff
+    const path = join(work, 'tampered-journal.bin')
+    await writeFile(path, tampered)
+    await assert.rejects(prover.verify({ receipt: path, imageId }), VerificationError)
+  })
+
+  test('a receipt whose journal differs from the expected journal is rejected', async () => {
+    const other = join(work, 'other-journal.bin')
+    await writeFile(other, Buffer.from('not the journal'))
+    await assert.rejects(prover.verify({ receipt, imageId, expectedJournal: other }), VerificationError)
+  })
+
+  test('a file that is not a receipt is rejected as a verification failure', async () => {
+    const path = join(work, 'garbage.bin')
+    await writeFile(path, Buffer.from('definitely not a receipt'))
+    await assert.rejects(prover.verify({ receipt: path, imageId }), VerificationError)
+  })
+})
+
+describe('bad input is rejected before or during execution with a clear error', () => {
+  const attempt = (programPath: string, inputPath: string) =>
+    proveLocally(prover, { program: programPath, input: inputPath, outDir: join(work, 'bad'), po2: 14 })
+
+  test('a file that is neither ELF nor program binary', async () => {
+    const path = join(work, 'not-elf.bin')
+    await writeFile(path, Buffer.from('hello world, not a program'))
+    await assert.rejects(attempt(path, sample('hello.input')), (err: unknown) => err instanceof InvalidInputError && err.code === 'INVALID_PROGRAM')
+  })
+
+  test('a malformed ELF (valid magic, garbage after it)', async () => {
+    const path = join(work, 'broken.elf')
+    await writeFile(path, Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(200, 0x5a)]))
+    await assert.rejects(attempt(path, sample('hello.input')), (err: unknown) => {
+      assert.ok(err instanceof InvalidInputError, String(err))
+      assert.equal(err.code, 'INVALID_PROGRAM')
+      assert.match(err.message, /not a RISC Zero program/)
+      return true
+    })
+  })
+
+  test('an empty input', async () => {
+    const path = join(work, 'empty.input')
+    await writeFile(path, Buffer.alloc(0))
+    await assert.rejects(attempt(program('hello'), path), (err: unknown) => err instanceof InvalidInputError && err.code === 'EMPTY_INPUT')
+  })
+
+  test('an oversized input', async () => {
+    const path = join(work, 'huge.input')
+    await writeFile(path, Buffer.alloc(0))
+    await truncate(path, 64 * 1024 * 1024 + 1) // sparse: costs no disk
+    await assert.rejects(attempt(program('hello'), path), (err: unknown) => err instanceof InvalidInputError && err.code === 'INPUT_TOO_LARGE')
+  })
+
+  test('a missing input file', async () => {
+    await assert.rejects(attempt(program('hello'), join(work, 'nope.input')), (err: unknown) => err instanceof InvalidInputError && /cannot read input/.test(err.message))
+  })
+
+  test('a segment po2 outside what risc0 supports', async () => {
+    await assert.rejects(
+      proveLocally(prover, { program: program('hello'), input: sample('hello.input'), outDir: join(work, 'bad'), po2: 30 }),
+      (err: unknown) => err instanceof InvalidInputError && /po2 30/.test(err.message),
+    )
+  })
+
+  test('a guest that panics on its input reports an execution error', async () => {
+    const path = join(work, 'short.input')
+    await writeFile(path, Buffer.from([1, 2, 3])) // hashchain needs 36 bytes
+    await assert.rejects(attempt(program('hashchain'), path), ExecutionError)
+  })
+
+  test('an expected image ID that does not match the program', async () => {
+    await assert.rejects(
+      proveLocally(prover, { program: program('hello'), input: sample('hello.input'), outDir: join(work, 'bad'), po2: 14, expectedImageId: '00'.repeat(32) }),
+      VerificationError,
+    )
+  })
+})
+
+describe('a multi-segment run', () => {
+  test('splits into several segments at a small po2 and its composite receipt verifies', async () => {
+    const input = await readFile(sample('hashchain-small.input'))
+    const result = await proveLocally(prover, {
+      program: program('hashchain'),
+      input: sample('hashchain-small.input'),
+      outDir: join(work, 'chain'),
+      po2: 14,
+    })
+    assert.ok(result.execution.segments.length >= 3, `expected >= 3 segments, got ${result.execution.segments.length}`)
+    assert.equal(result.segmentProofs.length, result.execution.segments.length)
+    assert.deepEqual(result.segmentProofs.map((p) => p.index), result.execution.segments.map((s) => s.index))
+    assert.equal(result.verification.segments, result.execution.segments.length)
+
+    // hashchain commits [u32 LE rounds][sha256^rounds(seed)]: recompute it here.
+    const rounds = input.readUInt32LE(0)
+    let digest: Buffer = input.subarray(4, 36)
+    for (let i = 0; i < rounds; i++) digest = sha256(digest)
+    const journal = await readFile(result.journalPath)
+    assert.equal(journal.readUInt32LE(0), rounds)
+    assert.deepEqual(journal.subarray(4, 36), digest)
+  })
+})

@@ -1,0 +1,125 @@
+// The `prover` capability: execute a guest into segments, prove segments, lift/join/assemble, verify.
+// Blobs travel by file path: a prover may run in another process or a container sharing a work dir.
+
+/** A hex string of a 32-byte digest, as risc0 prints it (little-endian words, 64 hex chars). */
+export type DigestHex = string
+
+export type Accelerator = 'cpu' | 'cuda' | 'metal'
+
+export interface ProverCapabilities {
+  /** The recursion circuit is present: `lift` and `join` work, succinct receipts are possible. */
+  readonly recursion: boolean
+  /** Groth16 wrapping tooling is present (risc0's docker image or CUDA). */
+  readonly groth16: boolean
+  readonly accelerator: Accelerator
+  readonly risc0Version: string
+  readonly workerVersion: string
+  /** Why an optional capability is missing, for users: e.g. the recursion zip was not built in. */
+  readonly notes: readonly string[]
+}
+
+export type ExitKind = 'halted' | 'paused' | 'system-split' | 'session-limit'
+
+export interface ExitCode {
+  readonly kind: ExitKind
+  /** The user exit code for halted/paused, else 0. */
+  readonly code: number
+}
+
+export interface SegmentInfo {
+  readonly index: number
+  readonly po2: number
+  /** Path of the serialized segment (risc0's own serde form, bincode). */
+  readonly path: string
+  readonly bytes: number
+}
+
+export interface ExecuteRequest {
+  /** A RISC Zero program binary (user ELF wrapped with its kernel), see `wrap`. */
+  readonly program: string
+  /** Input bytes, handed to the guest as its stdin. */
+  readonly input: string
+  /** Segment size as a power of two of cycles (risc0 accepts 13..24 here). */
+  readonly po2: number
+  /** Directory that receives segments, journal, stdout and stderr. */
+  readonly outDir: string
+  /** Hard limit on total cycles; execution fails beyond it. */
+  readonly maxCycles?: number
+  readonly signal?: AbortSignal
+  /** Called as each segment is written, before execution finishes. */
+  readonly onSegment?: (segment: SegmentInfo) => void
+}
+
+export interface ExecuteResult {
+  readonly imageId: DigestHex
+  readonly exitCode: ExitCode
+  readonly userCycles: number
+  readonly totalCycles: number
+  readonly po2: number
+  readonly segments: readonly SegmentInfo[]
+  readonly journalPath: string
+  readonly stdoutPath: string
+  readonly stderrPath: string
+  readonly executeMs: number
+}
+
+export interface ProveSegmentRequest {
+  readonly segment: string
+  readonly out: string
+  readonly signal?: AbortSignal
+}
+
+export interface ProveSegmentResult {
+  readonly index: number
+  readonly po2: number
+  readonly path: string
+  readonly bytes: number
+  /** Digest of the segment receipt's claim; the client compares it with the expected claim. */
+  readonly claimDigest: DigestHex
+  readonly proveMs: number
+}
+
+export interface AssembleRequest {
+  /** Segment receipts in segment order. */
+  readonly segmentReceipts: readonly string[]
+  readonly journal: string
+  readonly out: string
+}
+
+export interface ReceiptFile {
+  readonly path: string
+  readonly bytes: number
+}
+
+export type ReceiptKind = 'composite' | 'succinct' | 'groth16' | 'fake'
+
+export interface VerifyRequest {
+  readonly receipt: string
+  readonly imageId: DigestHex
+  /** When given, the receipt's journal must equal these bytes too. */
+  readonly expectedJournal?: string
+}
+
+export interface VerifyResult {
+  readonly kind: ReceiptKind
+  readonly journal: Uint8Array
+  readonly exitCode: ExitCode
+  readonly segments: number
+  readonly verifyMs: number
+}
+
+export interface ProverPlugin {
+  capabilities(): Promise<ProverCapabilities>
+  /** Image ID of a program binary; rejects a malformed one with InvalidInputError. */
+  imageId(program: string): Promise<DigestHex>
+  execute(request: ExecuteRequest): Promise<ExecuteResult>
+  proveSegment(request: ProveSegmentRequest): Promise<ProveSegmentResult>
+  /** Segment receipt to succinct receipt; UnavailableError without the recursion circuit. */
+  lift(request: { receipt: string; out: string; signal?: AbortSignal }): Promise<ReceiptFile>
+  /** Two adjacent succinct receipts to one; UnavailableError without the recursion circuit. */
+  join(request: { left: string; right: string; out: string; signal?: AbortSignal }): Promise<ReceiptFile>
+  /** Segment receipts and the journal to a composite receipt (a standard risc0 `Receipt`). */
+  assemble(request: AssembleRequest): Promise<ReceiptFile>
+  /** Rejects with VerificationError when the receipt does not verify for the image ID. */
+  verify(request: VerifyRequest): Promise<VerifyResult>
+}

@@ -1,0 +1,110 @@
+// The `prover` capability over the Rust worker: each method is one worker request.
+
+import { readFile, stat } from 'node:fs/promises'
+import type {
+  AssembleRequest,
+  DigestHex,
+  ExecuteRequest,
+  ExecuteResult,
+  ProveSegmentRequest,
+  ProveSegmentResult,
+  ProverCapabilities,
+  ProverPlugin,
+  ReceiptFile,
+  SegmentInfo,
+  VerifyRequest,
+  VerifyResult,
+} from '@wholesum/plugin-api'
+import type { WorkerClient } from './worker-client.ts'
+
+interface WireVerifyResult extends Omit<VerifyResult, 'journal'> {
+  readonly journalHex: string
+}
+
+export interface Risc0ProverLimits {
+  /** Kills a segment proof that takes longer than this (ms); undefined: no limit. */
+  readonly proveTimeoutMs?: number
+  readonly executeTimeoutMs?: number
+}
+
+export class Risc0Prover implements ProverPlugin {
+  readonly #worker: WorkerClient
+  readonly #limits: Risc0ProverLimits
+
+  constructor(worker: WorkerClient, limits: Risc0ProverLimits = {}) {
+    this.#worker = worker
+    this.#limits = limits
+  }
+
+  async capabilities(): Promise<ProverCapabilities> {
+    return (await this.#worker.start()) as ProverCapabilities
+  }
+
+  async imageId(program: string): Promise<DigestHex> {
+    const { imageId } = await this.#worker.request<{ imageId: string }>('image-id', { program })
+    return imageId
+  }
+
+  /** Wraps a user ELF with the v1compat kernel into a program binary; returns its image ID. */
+  async wrap(elf: string, out: string): Promise<DigestHex> {
+    const { imageId } = await this.#worker.request<{ imageId: string }>('wrap', { elf, out })
+    return imageId
+  }
+
+  async execute(request: ExecuteRequest): Promise<ExecuteResult> {
+    const { program, input, po2, outDir, maxCycles, signal, onSegment } = request
+    return this.#worker.request<ExecuteResult>(
+      'execute',
+      { program, input, po2, outDir, ...(maxCycles !== undefined ? { maxCycles } : {}) },
+      {
+        signal,
+        timeoutMs: this.#limits.executeTimeoutMs,
+        onEvent: (event, data) => {
+          if (event === 'segment') onSegment?.(data as SegmentInfo)
+        },
+      },
+    )
+  }
+
+  async proveSegment(request: ProveSegmentRequest): Promise<ProveSegmentResult> {
+    const { segment, out, signal } = request
+    return this.#worker.request<ProveSegmentResult>(
+      'prove-segment',
+      { segment, out },
+      { signal, timeoutMs: this.#limits.proveTimeoutMs },
+    )
+  }
+
+  async lift(request: { receipt: string; out: string; signal?: AbortSignal }): Promise<ReceiptFile> {
+    const { receipt, out, signal } = request
+    return this.#worker.request<ReceiptFile>('lift', { receipt, out }, { signal })
+  }
+
+  async join(request: { left: string; right: string; out: string; signal?: AbortSignal }): Promise<ReceiptFile> {
+    const { left, right, out, signal } = request
+    return this.#worker.request<ReceiptFile>('join', { left, right, out }, { signal })
+  }
+
+  async assemble(request: AssembleRequest): Promise<ReceiptFile> {
+    const { segmentReceipts, journal, out } = request
+    return this.#worker.request<ReceiptFile>('assemble', { segmentReceipts, journal, out })
+  }
+
+  async verify(request: VerifyRequest): Promise<VerifyResult> {
+    const { receipt, imageId, expectedJournal } = request
+    const wire = await this.#worker.request<WireVerifyResult>('verify', {
+      receipt,
+      imageId,
+      ...(expectedJournal !== undefined ? { expectedJournal } : {}),
+    })
+    const { journalHex, ...rest } = wire
+    return { ...rest, journal: Uint8Array.from(Buffer.from(journalHex, 'hex')) }
+  }
+}
+
+/** Reads a small file fully; used by callers that need a journal's bytes. */
+export async function readSmallFile(path: string, maxBytes: number): Promise<Buffer> {
+  const info = await stat(path)
+  if (info.size > maxBytes) throw new RangeError(`${path} is ${info.size} bytes, over ${maxBytes}`)
+  return readFile(path)
+}

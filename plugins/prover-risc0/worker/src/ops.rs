@@ -1,0 +1,484 @@
+//! One function per worker operation, each a handful of calls into risc0-zkvm's host API.
+
+use std::{
+    any::Any,
+    fs,
+    path::{Path, PathBuf},
+    sync::OnceLock,
+    time::Instant,
+};
+
+use risc0_binfmt::ProgramBinary;
+use risc0_zkvm::{
+    compute_image_id, get_prover_server, sha::Digestible, CompositeReceipt, Digest, ExecutorEnv,
+    ExecutorImpl, ExitCode, InnerReceipt, Journal, ProverOpts, ProverServer, Receipt, Segment,
+    SegmentReceipt, SegmentRef, SuccinctReceipt, ReceiptClaim, VerifierContext,
+};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::protocol;
+
+pub const RISC0_VERSION: &str = "3.0.6";
+const ELF_MAGIC: &[u8] = b"\x7fELF";
+
+/// An error with a stable code the TypeScript side maps onto its named error classes.
+pub struct OpError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl OpError {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new("INVALID_INPUT", message)
+    }
+    fn invalid_program(message: impl Into<String>) -> Self {
+        Self::new("INVALID_PROGRAM", message)
+    }
+    fn execution(message: impl Into<String>) -> Self {
+        Self::new("EXECUTION_FAILED", message)
+    }
+    fn verification(message: impl Into<String>) -> Self {
+        Self::new("VERIFICATION_FAILED", message)
+    }
+    fn unavailable(message: impl Into<String>) -> Self {
+        Self::new("UNAVAILABLE", message)
+    }
+    pub fn from_panic(panic: Box<dyn Any + Send>) -> Self {
+        let text = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        Self::new("WORKER_FAILED", format!("risc0 panicked: {text}"))
+    }
+}
+
+impl From<anyhow::Error> for OpError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::new("WORKER_FAILED", format!("{err:#}"))
+    }
+}
+
+type OpResult = Result<Value, OpError>;
+
+#[derive(Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+enum Request {
+    Capabilities,
+    ImageId {
+        program: PathBuf,
+    },
+    Wrap {
+        elf: PathBuf,
+        out: PathBuf,
+    },
+    #[serde(rename_all = "camelCase")]
+    Execute {
+        program: PathBuf,
+        input: PathBuf,
+        po2: u32,
+        out_dir: PathBuf,
+        max_cycles: Option<u64>,
+    },
+    ProveSegment {
+        segment: PathBuf,
+        out: PathBuf,
+    },
+    Lift {
+        receipt: PathBuf,
+        out: PathBuf,
+    },
+    Join {
+        left: PathBuf,
+        right: PathBuf,
+        out: PathBuf,
+    },
+    #[serde(rename_all = "camelCase")]
+    Assemble {
+        segment_receipts: Vec<PathBuf>,
+        journal: PathBuf,
+        out: PathBuf,
+    },
+    #[serde(rename_all = "camelCase")]
+    Verify {
+        receipt: PathBuf,
+        image_id: String,
+        expected_journal: Option<PathBuf>,
+    },
+}
+
+pub fn dispatch(id: u64, request: Value) -> OpResult {
+    let request: Request = serde_json::from_value(request)
+        .map_err(|err| OpError::invalid_request(format!("malformed request: {err}")))?;
+    match request {
+        Request::Capabilities => Ok(capabilities()),
+        Request::ImageId { program } => {
+            let program = read_program(&program)?;
+            Ok(json!({ "imageId": digest_hex(&program.image_id) }))
+        }
+        Request::Wrap { elf, out } => wrap(&elf, &out),
+        Request::Execute { program, input, po2, out_dir, max_cycles } => {
+            execute(id, &program, &input, po2, &out_dir, max_cycles)
+        }
+        Request::ProveSegment { segment, out } => prove_segment(&segment, &out),
+        Request::Lift { receipt, out } => lift(&receipt, &out),
+        Request::Join { left, right, out } => join(&left, &right, &out),
+        Request::Assemble { segment_receipts, journal, out } => {
+            assemble(&segment_receipts, &journal, &out)
+        }
+        Request::Verify { receipt, image_id, expected_journal } => {
+            verify(&receipt, &image_id, expected_journal.as_deref())
+        }
+    }
+}
+
+// ---- capabilities -------------------------------------------------------------------------
+
+/// The recursion circuit ships as a zip embedded at build time; an offline build embeds an empty
+/// placeholder, so lift/join are only offered when the zip really holds the circuit programs.
+fn recursion_available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        risc0_circuit_recursion::prove::zkr::get_all_zkrs()
+            .map(|zkrs| !zkrs.is_empty())
+            .unwrap_or(false)
+    })
+}
+
+pub fn capabilities() -> Value {
+    let recursion = recursion_available();
+    let mut notes = Vec::new();
+    if !recursion {
+        notes.push(
+            "recursion circuit not built in (offline build without RECURSION_SRC_PATH): \
+             lift/join unavailable, receipts are composite",
+        );
+    }
+    notes.push(
+        "groth16 wrapping needs risc0's stark-to-snark Docker image or CUDA; this worker offers neither",
+    );
+    json!({
+        "recursion": recursion,
+        "groth16": false,
+        "accelerator": "cpu",
+        "risc0Version": RISC0_VERSION,
+        "workerVersion": env!("CARGO_PKG_VERSION"),
+        "notes": notes,
+    })
+}
+
+// ---- programs -----------------------------------------------------------------------------
+
+struct Program {
+    blob: Vec<u8>,
+    image_id: Digest,
+}
+
+/// Reads a program binary; a plain user ELF is wrapped with the v1compat kernel, exactly as
+/// risc0-build does, so users may hand over either form.
+fn read_program(path: &Path) -> Result<Program, OpError> {
+    let bytes = fs::read(path)
+        .map_err(|err| OpError::invalid_program(format!("cannot read program {}: {err}", path.display())))?;
+    if bytes.is_empty() {
+        return Err(OpError::invalid_program(format!("program {} is empty", path.display())));
+    }
+    let blob = if bytes.starts_with(ELF_MAGIC) {
+        ProgramBinary::new(&bytes, risc0_zkos_v1compat::V1COMPAT_ELF).encode()
+    } else {
+        bytes
+    };
+    let image_id = compute_image_id(&blob).map_err(|err| {
+        OpError::invalid_program(format!(
+            "{} is not a RISC Zero program (a riscv32im ELF or a program binary): {err:#}",
+            path.display()
+        ))
+    })?;
+    Ok(Program { blob, image_id })
+}
+
+fn wrap(elf: &Path, out: &Path) -> OpResult {
+    let program = read_program(elf)?;
+    write_file(out, &program.blob)?;
+    Ok(json!({ "imageId": digest_hex(&program.image_id), "path": out, "bytes": program.blob.len() }))
+}
+
+pub fn wrap_cli(elf: &str, out: &str) -> anyhow::Result<()> {
+    let result = wrap(Path::new(elf), Path::new(out)).map_err(|err| anyhow::anyhow!(err.message))?;
+    println!("{}", result["imageId"].as_str().unwrap_or_default());
+    Ok(())
+}
+
+pub fn image_id_cli(program: &str) -> anyhow::Result<()> {
+    let program = read_program(Path::new(program)).map_err(|err| anyhow::anyhow!(err.message))?;
+    println!("{}", digest_hex(&program.image_id));
+    Ok(())
+}
+
+// ---- execute ------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct SegmentInfo {
+    index: u32,
+    po2: usize,
+    path: PathBuf,
+    bytes: usize,
+}
+
+/// Segments stay on disk; the session only needs to know where.
+struct SegmentOnDisk(PathBuf);
+
+impl SegmentRef for SegmentOnDisk {
+    fn resolve(&self) -> anyhow::Result<Segment> {
+        Ok(bincode::deserialize(&fs::read(&self.0)?)?)
+    }
+}
+
+const MIN_PO2: u32 = 13;
+const MAX_PO2: u32 = 24;
+
+fn execute(
+    id: u64,
+    program: &Path,
+    input: &Path,
+    po2: u32,
+    out_dir: &Path,
+    max_cycles: Option<u64>,
+) -> OpResult {
+    if !(MIN_PO2..=MAX_PO2).contains(&po2) {
+        return Err(OpError::invalid_request(format!(
+            "segment po2 {po2} is outside {MIN_PO2}..={MAX_PO2}"
+        )));
+    }
+    let program = read_program(program)?;
+    let input_bytes = fs::read(input)
+        .map_err(|err| OpError::invalid_request(format!("cannot read input {}: {err}", input.display())))?;
+    fs::create_dir_all(out_dir).map_err(|err| io_failed(out_dir, err))?;
+    let stdout_path = out_dir.join("stdout.log");
+    let stderr_path = out_dir.join("stderr.log");
+    let journal_path = out_dir.join("journal.bin");
+    let stdout = fs::File::create(&stdout_path).map_err(|err| io_failed(&stdout_path, err))?;
+    let stderr = fs::File::create(&stderr_path).map_err(|err| io_failed(&stderr_path, err))?;
+
+    let started = Instant::now();
+    let mut segments: Vec<SegmentInfo> = Vec::new();
+    let session = {
+        let mut builder = ExecutorEnv::builder();
+        builder
+            .stdin(input_bytes.as_slice())
+            .stdout(stdout)
+            .stderr(stderr)
+            .segment_limit_po2(po2);
+        if let Some(limit) = max_cycles {
+            builder.session_limit(Some(limit));
+        }
+        let env = builder.build()?;
+        let mut executor = ExecutorImpl::from_elf(env, &program.blob)
+            .map_err(|err| OpError::invalid_program(format!("cannot load program: {err:#}")))?;
+        executor
+            .run_with_callback(|segment| {
+                let path = out_dir.join(format!("segment-{:05}.bin", segment.index));
+                let bytes = bincode::serialize(&segment)?;
+                fs::write(&path, &bytes)?;
+                let info = SegmentInfo { index: segment.index, po2: segment.po2(), path: path.clone(), bytes: bytes.len() };
+                protocol::emit_event(id, "segment", &info);
+                segments.push(info);
+                Ok(Box::new(SegmentOnDisk(path)))
+            })
+            .map_err(|err| OpError::execution(format!("guest execution failed: {err:#}")))?
+    };
+    let execute_ms = started.elapsed().as_millis() as u64;
+
+    let journal = session.journal.as_ref().map(|j| j.bytes.clone()).unwrap_or_default();
+    write_file(&journal_path, &journal)?;
+    Ok(json!({
+        "imageId": digest_hex(&program.image_id),
+        "exitCode": exit_code_json(session.exit_code),
+        "userCycles": session.user_cycles,
+        "totalCycles": session.total_cycles,
+        "po2": po2,
+        "segments": segments,
+        "journalPath": journal_path,
+        "stdoutPath": stdout_path,
+        "stderrPath": stderr_path,
+        "executeMs": execute_ms,
+    }))
+}
+
+// ---- proving ------------------------------------------------------------------------------
+
+fn prover() -> Result<std::rc::Rc<dyn ProverServer>, OpError> {
+    // Dev mode produces fake receipts; a prover on the network must never do that.
+    let opts = ProverOpts::all_po2s().with_dev_mode(false);
+    Ok(get_prover_server(&opts)?)
+}
+
+fn prove_segment(segment_path: &Path, out: &Path) -> OpResult {
+    let segment: Segment = read_bincode(segment_path, "a risc0 segment")?;
+    let started = Instant::now();
+    let receipt = prover()?.prove_segment(&VerifierContext::default(), &segment)?;
+    let prove_ms = started.elapsed().as_millis() as u64;
+    let bytes = bincode::serialize(&receipt).map_err(anyhow::Error::from)?;
+    write_file(out, &bytes)?;
+    Ok(json!({
+        "index": receipt.index,
+        "po2": segment.po2(),
+        "path": out,
+        "bytes": bytes.len(),
+        "claimDigest": digest_hex(&receipt.claim.digest()),
+        "proveMs": prove_ms,
+    }))
+}
+
+fn require_recursion() -> Result<(), OpError> {
+    if recursion_available() {
+        Ok(())
+    } else {
+        Err(OpError::unavailable(
+            "the recursion circuit is not built into this worker (offline build); \
+             rebuild with RECURSION_SRC_PATH pointing at recursion_zkr.zip to enable lift/join",
+        ))
+    }
+}
+
+fn lift(receipt: &Path, out: &Path) -> OpResult {
+    require_recursion()?;
+    let segment: SegmentReceipt = read_bincode(receipt, "a segment receipt")?;
+    let lifted = prover()?.lift(&segment)?;
+    let bytes = bincode::serialize(&lifted).map_err(anyhow::Error::from)?;
+    write_file(out, &bytes)?;
+    Ok(json!({ "path": out, "bytes": bytes.len() }))
+}
+
+fn join(left: &Path, right: &Path, out: &Path) -> OpResult {
+    require_recursion()?;
+    let a: SuccinctReceipt<ReceiptClaim> = read_bincode(left, "a succinct receipt")?;
+    let b: SuccinctReceipt<ReceiptClaim> = read_bincode(right, "a succinct receipt")?;
+    let joined = prover()?.join(&a, &b)?;
+    let bytes = bincode::serialize(&joined).map_err(anyhow::Error::from)?;
+    write_file(out, &bytes)?;
+    Ok(json!({ "path": out, "bytes": bytes.len() }))
+}
+
+fn assemble(segment_receipts: &[PathBuf], journal: &Path, out: &Path) -> OpResult {
+    if segment_receipts.is_empty() {
+        return Err(OpError::invalid_request("assemble needs at least one segment receipt"));
+    }
+    let segments = segment_receipts
+        .iter()
+        .map(|path| read_bincode::<SegmentReceipt>(path, "a segment receipt"))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (position, segment) in segments.iter().enumerate() {
+        if segment.index as usize != position {
+            return Err(OpError::verification(format!(
+                "segment receipt at position {position} is for segment {}",
+                segment.index
+            )));
+        }
+    }
+    let journal = fs::read(journal)
+        .map_err(|err| OpError::invalid_request(format!("cannot read journal {}: {err}", journal.display())))?;
+    let ctx = VerifierContext::default();
+    let verifier_parameters = ctx
+        .composite_verifier_parameters()
+        .ok_or_else(|| OpError::new("WORKER_FAILED", "composite verifier parameters missing"))?
+        .digest();
+    // Guests that verify other receipts (composition) would need assumption receipts here.
+    let composite = CompositeReceipt { segments, assumption_receipts: Vec::new(), verifier_parameters };
+    let receipt = Receipt::new(InnerReceipt::Composite(composite), journal);
+    receipt
+        .verify_integrity_with_context(&ctx)
+        .map_err(|err| OpError::verification(format!("segment receipts do not assemble into a valid receipt: {err}")))?;
+    let bytes = bincode::serialize(&receipt).map_err(anyhow::Error::from)?;
+    write_file(out, &bytes)?;
+    Ok(json!({ "path": out, "bytes": bytes.len() }))
+}
+
+// ---- verification -------------------------------------------------------------------------
+
+fn verify(receipt_path: &Path, image_id: &str, expected_journal: Option<&Path>) -> OpResult {
+    let image_id = parse_digest(image_id)?;
+    let receipt: Receipt = read_bincode(receipt_path, "a risc0 receipt")
+        .map_err(|err| OpError::verification(err.message))?;
+    let (kind, segments) = match &receipt.inner {
+        InnerReceipt::Composite(inner) => ("composite", inner.segments.len()),
+        InnerReceipt::Succinct(_) => ("succinct", 1),
+        InnerReceipt::Groth16(_) => ("groth16", 1),
+        InnerReceipt::Fake(_) => {
+            return Err(OpError::verification("fake (dev-mode) receipts prove nothing and are refused"))
+        }
+        _ => return Err(OpError::verification("unknown receipt kind")),
+    };
+    let started = Instant::now();
+    receipt
+        .verify_with_context(&VerifierContext::default(), image_id)
+        .map_err(|err| OpError::verification(format!("receipt does not verify for image {}: {err}", digest_hex(&image_id))))?;
+    let verify_ms = started.elapsed().as_millis() as u64;
+    if let Some(expected) = expected_journal {
+        let expected = fs::read(expected)
+            .map_err(|err| OpError::invalid_request(format!("cannot read expected journal: {err}")))?;
+        if expected != receipt.journal.bytes {
+            return Err(OpError::verification("receipt journal differs from the expected journal"));
+        }
+    }
+    let claim = receipt
+        .claim()
+        .map_err(|err| OpError::verification(format!("receipt claim unreadable: {err}")))?;
+    let exit_code = claim
+        .value()
+        .map(|claim| exit_code_json(claim.exit_code))
+        .unwrap_or(json!({ "kind": "halted", "code": 0 }));
+    Ok(json!({
+        "kind": kind,
+        "journalHex": hex::encode(&receipt.journal.bytes),
+        "journalDigest": digest_hex(&Journal::new(receipt.journal.bytes.clone()).digest()),
+        "exitCode": exit_code,
+        "segments": segments,
+        "verifyMs": verify_ms,
+    }))
+}
+
+// ---- helpers ------------------------------------------------------------------------------
+
+fn digest_hex(digest: &Digest) -> String {
+    hex::encode(digest.as_bytes())
+}
+
+fn parse_digest(text: &str) -> Result<Digest, OpError> {
+    let text = text.strip_prefix("0x").unwrap_or(text);
+    let bytes = hex::decode(text)
+        .map_err(|err| OpError::invalid_request(format!("image ID is not hex: {err}")))?;
+    Digest::try_from(bytes.as_slice())
+        .map_err(|_| OpError::invalid_request(format!("image ID must be 32 bytes, got {}", bytes.len())))
+}
+
+fn exit_code_json(code: ExitCode) -> Value {
+    match code {
+        ExitCode::Halted(code) => json!({ "kind": "halted", "code": code }),
+        ExitCode::Paused(code) => json!({ "kind": "paused", "code": code }),
+        ExitCode::SystemSplit => json!({ "kind": "system-split", "code": 0 }),
+        ExitCode::SessionLimit => json!({ "kind": "session-limit", "code": 0 }),
+    }
+}
+
+fn read_bincode<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, OpError> {
+    let bytes = fs::read(path)
+        .map_err(|err| OpError::invalid_request(format!("cannot read {}: {err}", path.display())))?;
+    bincode::deserialize(&bytes)
+        .map_err(|err| OpError::invalid_request(format!("{} is not {what}: {err}", path.display())))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OpError> {
+    // Write then rename, so a reader never sees half a receipt.
+    let tmp = path.with_extension("partial");
+    fs::write(&tmp, bytes)
+        .and_then(|_| fs::rename(&tmp, path))
+        .map_err(|err| io_failed(path, err))
+}
+
+fn io_failed(path: &Path, err: std::io::Error) -> OpError {
+    OpError::new("WORKER_FAILED", format!("cannot write {}: {err}", path.display()))
+}

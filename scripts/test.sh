@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Typechecks and runs every test with node's built-in runner (setup.sh has run before).
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+say "typecheck"
+"$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
+say "worker unit tests (cargo test)"
+(cd plugins/prover-risc0/worker && CARGO_TARGET_DIR="$CARGO_TARGET_DIR_WORKER" DOCS_RS=1 cargo test --release --locked --quiet)
+say "tests"
+# The risc0 prover uses every core; test files run one at a time so proofs do not fight.
+"$NODE" --test --test-concurrency=1 --test-reporter=spec \
+  "packages/**/*.test.ts" "app/**/*.test.ts" "plugins/*/src/**/*.test.ts" "bench/**/*.test.ts"
