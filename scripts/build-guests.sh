@@ -136,7 +136,8 @@ SELECTED=("$@")
 mkdir -p "$DIST"
 HAVE_WORKER=0
 [ -x "$WORKER" ] && HAVE_WORKER=1
-[ "$HAVE_WORKER" = 1 ] || echo "build-guests: no worker at $WORKER: building ELFs only (no dist/*.bin, no image IDs)" >&2
+[ "$HAVE_WORKER" = 1 ] ||
+  echo "build-guests: no worker at $WORKER: building ELFs only (dist/*.bin kept only where still current)" >&2
 
 selected() {
   [ "${#SELECTED[@]}" -eq 0 ] && return 0
@@ -182,8 +183,10 @@ for dir in "${ALL[@]}"; do
       echo "build-guests: $name: dist/$name.bin, image ID $image_id" >&2
     fi
     image_id="$(tr -d '[:space:]' <"$idfile")"
+  elif [ -f "$bin" ] && [ -s "$idfile" ] && [ ! "$elf" -nt "$bin" ]; then
+    image_id="$(tr -d '[:space:]' <"$idfile")" # wrapped earlier, still current
   else
-    rm -f "$bin" "$idfile"
+    rm -f "$bin" "$idfile" # stale: the ELF changed since it was wrapped
   fi
 
   toml="$dir/Cargo.toml"

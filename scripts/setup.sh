@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 # Debian packages: the offline guest toolchain (rust-web + lld) and an independent CID tool.
-APT_PACKAGES=(rustc-web cargo-web rust-web-src lld ipfs-cid)
+APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld ipfs-cid)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -9,4 +9,4 @@ say "worker unit tests (cargo test)"
 say "tests"
 # The risc0 prover uses every core; test files run one at a time so proofs do not fight.
 "$NODE" --test --test-concurrency=1 --test-reporter=spec \
-  "packages/**/*.test.ts" "app/**/*.test.ts" "plugins/*/src/**/*.test.ts" "bench/**/*.test.ts"
+  "packages/**/*.test.ts" "app/**/*.test.ts" "plugins/*/src/**/*.test.ts" "plugins/*/guests/*/*.test.ts"

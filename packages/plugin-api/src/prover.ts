@@ -39,7 +39,7 @@ export interface ExecuteRequest {
   readonly program: string
   /** Input bytes, handed to the guest as its stdin. */
   readonly input: string
-  /** Segment size as a power of two of cycles (risc0 accepts 13..24 here). */
+  /** Segment size as a power of two of cycles (13..22: risc0 verifiers reject larger segments by default). */
   readonly po2: number
   /** Directory that receives segments, journal, stdout and stderr. */
   readonly outDir: string

@@ -2,7 +2,8 @@
 // samples/expected.json; prints cycle counts and segment counts. Needs scripts/build-guests.sh to
 // have wrapped the guests (dist/manifest.json with image IDs).
 //
-//   node plugins/prover-risc0/guests/check-samples.ts [--po2 N] [--large-po2 N] [--worker PATH]
+//   node plugins/prover-risc0/guests/check-samples.ts [--po2 N] [--skip-large]
+//     [--worker PATH]
 //
 // Also runs the edge cases: hello on empty input (must succeed), hashchain on a short input and
 // l2-batch on a truncated batch (must fail in the guest).
@@ -17,8 +18,9 @@ import { parseArgs } from 'node:util'
 const here = fileURLToPath(new URL('.', import.meta.url))
 const { values: args } = parseArgs({
   options: {
-    po2: { type: 'string', default: '14' },
-    'large-po2': { type: 'string', default: '20' },
+    // Default: each sample's own po2 from samples/expected.json; edge cases run at 14.
+    po2: { type: 'string' },
+    'skip-large': { type: 'boolean', default: false },
     worker: {
       type: 'string',
       default: join(homedir(), '.cache/wholesum/cargo-target/release/wholesum-risc0-worker'),
@@ -36,7 +38,7 @@ const manifest = JSON.parse(readFileSync(join(here, 'dist/manifest.json'), 'utf8
 }
 const expected = JSON.parse(readFileSync(join(here, 'samples/expected.json'), 'utf8')) as Record<
   string,
-  { guest: string; journal: string }
+  { guest: string; journal: string; po2: number }
 >
 
 const worker = spawn(args.worker, ['serve'], { stdio: ['pipe', 'pipe', 'inherit'] })
@@ -91,7 +93,8 @@ async function execute(guest: string, input: string, po2: number) {
 }
 
 for (const [file, exp] of Object.entries(expected)) {
-  const po2 = Number(file.includes('large') ? args['large-po2'] : args.po2)
+  if (args['skip-large'] && file.includes('large')) continue
+  const po2 = args.po2 === undefined ? exp.po2 : Number(args.po2)
   const { reply, result, journal, logs } = await execute(
     exp.guest,
     join(here, 'samples', file),
@@ -124,7 +127,7 @@ for (const [guest, input, shouldPass] of [
   ['hashchain', short, false],
   ['l2-batch', truncated, false],
 ] as const) {
-  const { reply, result, logs } = await execute(guest, input, Number(args.po2))
+  const { reply, result, logs } = await execute(guest, input, Number(args.po2 ?? 14))
   const ok = (result !== undefined) === shouldPass
   if (!ok) failures++
   console.log(

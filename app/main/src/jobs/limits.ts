@@ -15,7 +15,7 @@ export const DEFAULT_JOB_LIMITS: JobLimits = {
   maxProgramBytes: 32 * 1024 * 1024,
   maxInputBytes: 64 * 1024 * 1024,
   minPo2: 13,
-  maxPo2: 24,
+  maxPo2: 22,
   maxCycles: 4 * 1024 * 1024 * 1024,
 }
 

@@ -96,3 +96,38 @@ pub fn serve() -> anyhow::Result<()> {
 fn error_reply(id: u64, err: &OpError) -> Value {
     json!({ "id": id, "ok": false, "error": { "code": err.code, "message": err.message } })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framed(body: &[u8]) -> Vec<u8> {
+        let mut bytes = (body.len() as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(body);
+        bytes
+    }
+
+    #[test]
+    fn frames_are_read_whole_and_eof_between_frames_ends_cleanly() {
+        let mut stream = framed(br#"{"id":1}"#);
+        stream.extend(framed(br#"{"id":2}"#));
+        let mut reader = stream.as_slice();
+        assert_eq!(read_frame(&mut reader).unwrap().unwrap(), br#"{"id":1}"#);
+        assert_eq!(read_frame(&mut reader).unwrap().unwrap(), br#"{"id":2}"#);
+        assert!(read_frame(&mut reader).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_oversized_frame_is_refused() {
+        let header = ((MAX_FRAME + 1) as u32).to_be_bytes();
+        let err = read_frame(&mut header.as_slice()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn a_truncated_body_is_an_error_not_a_frame() {
+        let mut stream = framed(br#"{"id":1}"#);
+        stream.truncate(stream.len() - 2);
+        assert!(read_frame(&mut stream.as_slice()).is_err());
+    }
+}
