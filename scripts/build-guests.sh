@@ -89,9 +89,10 @@ RUSTFLAGS_LIST=(
   # getrandom 0.3 in the guest is served by risc0-zkvm-platform's sys_rand.
   --cfg 'getrandom_backend="custom"'
   # Not in risc0-build: keep machine-specific paths (panic locations) out of the ELF, so the image
-  # ID does not depend on where cargo's home or this checkout is.
+  # ID does not depend on where cargo's home or this checkout is. The checkout's own prefix is
+  # remapped for the guest crate alone (cargo rustc, below): in RUSTFLAGS it would change every
+  # dependency's fingerprint, and each new clone would rebuild them all.
   --remap-path-prefix "${CARGO_HOME:-$HOME/.cargo}=/cargo"
-  --remap-path-prefix "$ROOT=/wholesum"
 )
 ENCODED=""
 for flag in "${RUSTFLAGS_LIST[@]}"; do
@@ -110,7 +111,7 @@ export CC_riscv32im_risc0_zkvm_elf="/no_risc0_cpp_toolchain_see_docs_guests_md"
 export CFLAGS_riscv32im_risc0_zkvm_elf="-march=rv32im -nostdlib"
 
 CARGO_ARGS=(
-  build --release --target "$TARGET_TRIPLE" --target-dir "$TARGET_DIR"
+  rustc --release --target "$TARGET_TRIPLE" --target-dir "$TARGET_DIR"
   -Z build-std=alloc,core,proc_macro,panic_abort,std
   -Z build-std-features=compiler-builtins-mem
 )
@@ -154,7 +155,8 @@ for dir in "${ALL[@]}"; do
   selected "$name" || continue
   echo "build-guests: $name" >&2
   start=$(date +%s)
-  (cd "$dir" && "$CARGO_BIN" "${CARGO_ARGS[@]}") || die "cargo build failed for $name"
+  (cd "$dir" && "$CARGO_BIN" "${CARGO_ARGS[@]}" -- --remap-path-prefix "$ROOT=/wholesum") ||
+    die "cargo build failed for $name"
   elf="$TARGET_DIR/$TARGET_TRIPLE/release/$name"
   [ -f "$elf" ] || die "no ELF at $elf (the binary must be named like the guest directory)"
   echo "build-guests: $name: $(stat -c %s "$elf") bytes of ELF in $(($(date +%s) - start))s" >&2
