@@ -2,8 +2,9 @@
 # Typechecks and runs every test with node's built-in runner (setup.sh has run before).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-say "typecheck"
+say "typecheck and format check"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
+"$NODE" node_modules/prettier/bin/prettier.cjs --check . --log-level warn
 say "worker unit tests (cargo test)"
 (cd plugins/prover-risc0/worker && CARGO_TARGET_DIR="$CARGO_TARGET_DIR_WORKER" DOCS_RS=1 cargo test --release --locked --quiet)
 say "tests"

@@ -49,7 +49,10 @@ async function readSettings(file: string): Promise<Settings> {
   try {
     return JSON.parse(text) as Settings
   } catch (err) {
-    throw new WholesumError('INVALID_INPUT', `settings file ${file} is not valid JSON: ${(err as Error).message}`)
+    throw new WholesumError(
+      'INVALID_INPUT',
+      `settings file ${file} is not valid JSON: ${(err as Error).message}`,
+    )
   }
 }
 

@@ -24,7 +24,10 @@ export interface StorageCallOptions {
 }
 
 export interface StoragePlugin {
-  put(data: Uint8Array | AsyncIterable<Uint8Array>, options?: StorageCallOptions & { pin?: boolean }): Promise<CidString>
+  put(
+    data: Uint8Array | AsyncIterable<Uint8Array>,
+    options?: StorageCallOptions & { pin?: boolean },
+  ): Promise<CidString>
   /** Streams the content; every block is checked against its CID before it is yielded. */
   get(cid: CidString, options?: StorageCallOptions): AsyncIterable<Uint8Array>
   has(cid: CidString, options?: StorageCallOptions): Promise<boolean>
@@ -46,7 +49,11 @@ export interface Attestation {
 
 export interface VerifierPlugin {
   /** Re-verifies a receipt independently; rejects with VerificationError when it fails. */
-  verifyReceipt(request: { receipt: string; imageId: DigestHex; signal?: AbortSignal }): Promise<VerifyResult>
+  verifyReceipt(request: {
+    receipt: string
+    imageId: DigestHex
+    signal?: AbortSignal
+  }): Promise<VerifyResult>
 }
 
 export interface PaymentsPlugin {
@@ -54,6 +61,11 @@ export interface PaymentsPlugin {
   /** Locks the reward for a job in escrow; resolves to a transaction reference. */
   fund(request: { jobId: string; amountWei: bigint; signal?: AbortSignal }): Promise<string>
   /** Pays a prover for accepted units once the attestation quorum is in. */
-  release(request: { jobId: string; prover: string; units: number; attestations: readonly Attestation[] }): Promise<string>
+  release(request: {
+    jobId: string
+    prover: string
+    units: number
+    attestations: readonly Attestation[]
+  }): Promise<string>
   balance(account: string): Promise<bigint>
 }

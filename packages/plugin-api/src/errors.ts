@@ -27,7 +27,11 @@ export class WholesumError extends Error {
 
 /** The caller handed over something malformed: a bad ELF, an empty or oversized input. */
 export class InvalidInputError extends WholesumError {
-  constructor(code: 'INVALID_INPUT' | 'INVALID_PROGRAM' | 'INPUT_TOO_LARGE' | 'EMPTY_INPUT', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'INVALID_INPUT' | 'INVALID_PROGRAM' | 'INPUT_TOO_LARGE' | 'EMPTY_INPUT',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options)
     this.name = 'InvalidInputError'
   }
@@ -88,7 +92,11 @@ export class NotFoundError extends WholesumError {
 
 /** A plugin's manifest is missing, malformed, or names an incompatible engine. */
 export class ManifestError extends WholesumError {
-  constructor(code: 'INVALID_MANIFEST' | 'INCOMPATIBLE_PLUGIN', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'INVALID_MANIFEST' | 'INCOMPATIBLE_PLUGIN',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options)
     this.name = 'ManifestError'
   }

@@ -10,7 +10,15 @@ export type PluginKind = (typeof PLUGIN_KINDS)[number]
  * What a plugin may touch. The host hands a plugin only what its manifest asks for and the user
  * allowed; a plugin that asks for nothing gets a logger and its own data directory.
  */
-export const PLUGIN_PERMISSIONS = ['fs:data', 'fs:jobs', 'child-process', 'network:loopback', 'network:p2p', 'containers', 'secrets'] as const
+export const PLUGIN_PERMISSIONS = [
+  'fs:data',
+  'fs:jobs',
+  'child-process',
+  'network:loopback',
+  'network:p2p',
+  'containers',
+  'secrets',
+] as const
 export type PluginPermission = (typeof PLUGIN_PERMISSIONS)[number]
 
 /** The file `wholesum-plugin.json` at the root of every plugin. */

@@ -117,7 +117,12 @@ export interface ProverPlugin {
   /** Segment receipt to succinct receipt; UnavailableError without the recursion circuit. */
   lift(request: { receipt: string; out: string; signal?: AbortSignal }): Promise<ReceiptFile>
   /** Two adjacent succinct receipts to one; UnavailableError without the recursion circuit. */
-  join(request: { left: string; right: string; out: string; signal?: AbortSignal }): Promise<ReceiptFile>
+  join(request: {
+    left: string
+    right: string
+    out: string
+    signal?: AbortSignal
+  }): Promise<ReceiptFile>
   /** Segment receipts and the journal to a composite receipt (a standard risc0 `Receipt`). */
   assemble(request: AssembleRequest): Promise<ReceiptFile>
   /** Rejects with VerificationError when the receipt does not verify for the image ID. */

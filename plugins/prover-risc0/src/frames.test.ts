@@ -14,7 +14,11 @@ test('a frame split at every byte boundary decodes to the same message', () => {
 })
 
 test('several frames in one chunk come out in order', () => {
-  const chunk = Buffer.concat([encodeFrame({ id: 1 }), encodeFrame({ id: 2 }), encodeFrame({ id: 3 }).subarray(0, 5)])
+  const chunk = Buffer.concat([
+    encodeFrame({ id: 1 }),
+    encodeFrame({ id: 2 }),
+    encodeFrame({ id: 3 }).subarray(0, 5),
+  ])
   const decoder = new FrameDecoder()
   assert.deepEqual(decoder.push(chunk), [{ id: 1 }, { id: 2 }])
   assert.equal(decoder.pendingBytes, 5)

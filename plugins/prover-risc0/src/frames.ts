@@ -21,7 +21,8 @@ export class FrameDecoder {
   #buffered: Buffer = Buffer.alloc(0)
 
   push(chunk: Uint8Array): unknown[] {
-    this.#buffered = this.#buffered.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#buffered, chunk])
+    this.#buffered =
+      this.#buffered.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#buffered, chunk])
     const frames: unknown[] = []
     while (this.#buffered.length >= 4) {
       const length = this.#buffered.readUInt32BE(0)

@@ -75,12 +75,21 @@ export class Risc0Prover implements ProverPlugin {
     )
   }
 
-  async lift(request: { receipt: string; out: string; signal?: AbortSignal }): Promise<ReceiptFile> {
+  async lift(request: {
+    receipt: string
+    out: string
+    signal?: AbortSignal
+  }): Promise<ReceiptFile> {
     const { receipt, out, signal } = request
     return this.#worker.request<ReceiptFile>('lift', { receipt, out }, { signal })
   }
 
-  async join(request: { left: string; right: string; out: string; signal?: AbortSignal }): Promise<ReceiptFile> {
+  async join(request: {
+    left: string
+    right: string
+    out: string
+    signal?: AbortSignal
+  }): Promise<ReceiptFile> {
     const { left, right, out, signal } = request
     return this.#worker.request<ReceiptFile>('join', { left, right, out }, { signal })
   }

@@ -5,7 +5,13 @@ import assert from 'node:assert/strict'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AbortError, InvalidInputError, TimeoutError, WorkerError, type Logger } from '@wholesum/plugin-api'
+import {
+  AbortError,
+  InvalidInputError,
+  TimeoutError,
+  WorkerError,
+  type Logger,
+} from '@wholesum/plugin-api'
 import { defaultWorkerPath } from './locate.ts'
 import { WorkerClient } from './worker-client.ts'
 
@@ -38,13 +44,19 @@ describe('the real worker', () => {
   })
 
   test('answers an unknown operation with a clear error and keeps serving', async () => {
-    await assert.rejects(client.request('frobnicate', {}), (err: unknown) => err instanceof InvalidInputError && /malformed request/.test(err.message))
+    await assert.rejects(
+      client.request('frobnicate', {}),
+      (err: unknown) => err instanceof InvalidInputError && /malformed request/.test(err.message),
+    )
     const caps = await client.request<Record<string, unknown>>('capabilities', {})
     assert.equal(caps['groth16'], false)
   })
 
   test('answers a request with missing fields with a clear error', async () => {
-    await assert.rejects(client.request('verify', { receipt: '/nonexistent' }), /missing field `imageId`/)
+    await assert.rejects(
+      client.request('verify', { receipt: '/nonexistent' }),
+      /missing field `imageId`/,
+    )
   })
 
   test('an aborted request rejects with AbortError and the next request restarts the worker', async () => {
@@ -60,7 +72,10 @@ describe('the real worker', () => {
 describe('a misbehaving worker', () => {
   test('one that cannot be started gives WorkerError naming the binary', async () => {
     const client = new WorkerClient({ binary: join(work, 'missing-binary'), logger: quiet })
-    await assert.rejects(client.start(), (err: unknown) => err instanceof WorkerError && /missing-binary/.test(err.message))
+    await assert.rejects(
+      client.start(),
+      (err: unknown) => err instanceof WorkerError && /missing-binary/.test(err.message),
+    )
   })
 
   test('one that dies mid-request rejects that request with its stderr, and is restarted', async () => {
@@ -76,7 +91,13 @@ process.stdin.once('data', (chunk) => {
 })`,
     )
     const client = new WorkerClient({ binary, logger: quiet })
-    await assert.rejects(client.request('prove-segment', {}), (err: unknown) => err instanceof WorkerError && /code 3/.test(err.message) && /out of cheese/.test(err.message))
+    await assert.rejects(
+      client.request('prove-segment', {}),
+      (err: unknown) =>
+        err instanceof WorkerError &&
+        /code 3/.test(err.message) &&
+        /out of cheese/.test(err.message),
+    )
     assert.deepEqual(await client.request('prove-segment', {}), { fine: true })
     await client.close()
   })
@@ -94,7 +115,10 @@ setInterval(() => {}, 1000)`,
   })
 
   test('one that never answers hits the request timeout', async () => {
-    const binary = await fakeWorker('silent.js', `${READY}\nprocess.stdin.resume(); setInterval(() => {}, 1000)`)
+    const binary = await fakeWorker(
+      'silent.js',
+      `${READY}\nprocess.stdin.resume(); setInterval(() => {}, 1000)`,
+    )
     const client = new WorkerClient({ binary, logger: quiet })
     await assert.rejects(client.request('prove-segment', {}, { timeoutMs: 200 }), TimeoutError)
     await client.close()

@@ -85,7 +85,11 @@ export class WorkerClient {
   }
 
   /** Sends one request; requests run one at a time, in order. */
-  request<T>(op: string, params: Record<string, unknown>, options: RequestOptions = {}): Promise<T> {
+  request<T>(
+    op: string,
+    params: Record<string, unknown>,
+    options: RequestOptions = {},
+  ): Promise<T> {
     const run = async (): Promise<T> => {
       options.signal?.throwIfAborted()
       await this.start()
@@ -94,7 +98,8 @@ export class WorkerClient {
     const result = this.#queue.then(run, run)
     this.#queue = result.catch(() => undefined)
     return result.catch((err: unknown) => {
-      if (options.signal?.aborted && !(err instanceof AbortError)) throw new AbortError(`${op} aborted`, { cause: err })
+      if (options.signal?.aborted && !(err instanceof AbortError))
+        throw new AbortError(`${op} aborted`, { cause: err })
       throw err
     })
   }
@@ -112,7 +117,10 @@ export class WorkerClient {
 
   #spawn(): Promise<unknown> {
     const { binary, logger } = this.#options
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...this.#options.env }
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      ...this.#options.env,
+    }
     // Dev mode makes risc0 emit fake receipts; never let an inherited variable switch it on.
     delete env['RISC0_DEV_MODE']
     const child = spawn(binary, ['serve'], { stdio: ['pipe', 'pipe', 'pipe'], env })
@@ -122,18 +130,25 @@ export class WorkerClient {
 
     return new Promise((resolve, reject) => {
       const startTimer = setTimeout(() => {
-        reject(new TimeoutError(`risc0 worker did not start within ${this.#options.startTimeoutMs ?? 30_000} ms`))
+        reject(
+          new TimeoutError(
+            `risc0 worker did not start within ${this.#options.startTimeoutMs ?? 30_000} ms`,
+          ),
+        )
         child.kill('SIGKILL')
       }, this.#options.startTimeoutMs ?? 30_000)
 
       child.on('error', (err) => {
         clearTimeout(startTimer)
         this.#ready = undefined
-        reject(new WorkerError(`cannot start risc0 worker ${binary}: ${err.message}`, { cause: err }))
+        reject(
+          new WorkerError(`cannot start risc0 worker ${binary}: ${err.message}`, { cause: err }),
+        )
       })
       child.stderr.on('data', (chunk: Buffer) => {
         this.#stderrTail = (this.#stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES)
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logger.debug('worker stderr', { line })
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line.trim()) logger.debug('worker stderr', { line })
       })
       child.stdout.on('data', (chunk: Buffer) => {
         let frames: unknown[]
@@ -158,7 +173,8 @@ export class WorkerClient {
         clearTimeout(startTimer)
         this.#child = undefined
         this.#ready = undefined
-        const why = signal === 'SIGKILL' || code === 137 ? ' (killed: out of memory or aborted)' : ''
+        const why =
+          signal === 'SIGKILL' || code === 137 ? ' (killed: out of memory or aborted)' : ''
         const err = new WorkerError(
           `risc0 worker exited with ${signal ?? `code ${code}`}${why}; last stderr: ${this.#stderrTail.trim().slice(-600) || '(none)'}`,
         )
@@ -166,7 +182,8 @@ export class WorkerClient {
         const pending = this.#inFlight
         this.#inFlight = undefined
         if (pending !== undefined) pending.reject(err)
-        else if (!this.#closing && code !== 0) logger.warn('risc0 worker exited while idle', { code, signal })
+        else if (!this.#closing && code !== 0)
+          logger.warn('risc0 worker exited while idle', { code, signal })
       })
     })
   }
@@ -183,7 +200,13 @@ export class WorkerClient {
     }
     this.#inFlight = undefined
     if (reply.ok === true) pending.resolve(reply.result)
-    else pending.reject(errorFromWorker(reply.error?.code, reply.error?.message ?? 'worker failed without a message'))
+    else
+      pending.reject(
+        errorFromWorker(
+          reply.error?.code,
+          reply.error?.message ?? 'worker failed without a message',
+        ),
+      )
   }
 
   #send(op: string, params: Record<string, unknown>, options: RequestOptions): Promise<unknown> {
@@ -211,7 +234,10 @@ export class WorkerClient {
         reject: (err) => {
           settle()
           if (options.signal?.aborted) reject(new AbortError(`${op} aborted`, { cause: err }))
-          else if (timedOut) reject(new TimeoutError(`${op} took longer than ${options.timeoutMs} ms`, { cause: err }))
+          else if (timedOut)
+            reject(
+              new TimeoutError(`${op} took longer than ${options.timeoutMs} ms`, { cause: err }),
+            )
           else reject(err)
         },
       }

@@ -15,7 +15,9 @@ const guests = join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests')
 
 let home: string
 
-async function wholesum(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function wholesum(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
       env: { ...process.env, WHOLESUM_HOME: home, WHOLESUM_LOG: 'warn' },
@@ -39,8 +41,16 @@ describe('wholesum prove --local and verify', () => {
 
   test('proves a sample guest, writes the outputs and prints a JSON summary', async () => {
     const { code, stdout, stderr } = await wholesum(
-      'prove', '--local', join(guests, 'dist', 'hello.bin'),
-      '--input', join(guests, 'samples', 'hello.input'), '--po2', '16', '--out', out(), '--json',
+      'prove',
+      '--local',
+      join(guests, 'dist', 'hello.bin'),
+      '--input',
+      join(guests, 'samples', 'hello.input'),
+      '--po2',
+      '16',
+      '--out',
+      out(),
+      '--json',
     )
     assert.equal(code, 0, stderr)
     const summary = JSON.parse(stdout)
@@ -48,19 +58,38 @@ describe('wholesum prove --local and verify', () => {
     assert.equal(summary.receiptKind, 'composite')
     // Non-TTY progress: one line per state change.
     assert.match(stderr, /proved segment 1\/1/)
-    for (const file of ['receipt.bin', 'journal.bin', 'stdout.log', 'stderr.log', 'events.jsonl', 'job.json']) {
+    for (const file of [
+      'receipt.bin',
+      'journal.bin',
+      'stdout.log',
+      'stderr.log',
+      'events.jsonl',
+      'job.json',
+    ]) {
       await readFile(join(out(), file))
     }
   })
 
   test('verify accepts the receipt for its image ID and journal', async () => {
-    const { code, stdout } = await wholesum('verify', join(out(), 'receipt.bin'), '--image-id', await imageId(), '--journal', join(out(), 'journal.bin'))
+    const { code, stdout } = await wholesum(
+      'verify',
+      join(out(), 'receipt.bin'),
+      '--image-id',
+      await imageId(),
+      '--journal',
+      join(out(), 'journal.bin'),
+    )
     assert.equal(code, 0)
     assert.match(stdout, /receipt verifies: composite, 1 segments/)
   })
 
   test('verify exits 3 for a wrong image ID', async () => {
-    const { code, stderr } = await wholesum('verify', join(out(), 'receipt.bin'), '--image-id', 'cd'.repeat(32))
+    const { code, stderr } = await wholesum(
+      'verify',
+      join(out(), 'receipt.bin'),
+      '--image-id',
+      'cd'.repeat(32),
+    )
     assert.equal(code, 3)
     assert.match(stderr, /VerificationError \[VERIFICATION_FAILED\]/)
   })
@@ -88,13 +117,26 @@ describe('bad usage and bad input exit 2 with a message', () => {
   test('prove with an empty input', async () => {
     const empty = join(home, 'empty.input')
     await writeFile(empty, '')
-    const { code, stderr } = await wholesum('prove', '--local', join(guests, 'dist', 'hello.bin'), '--input', empty, '--out', join(home, 'x'))
+    const { code, stderr } = await wholesum(
+      'prove',
+      '--local',
+      join(guests, 'dist', 'hello.bin'),
+      '--input',
+      empty,
+      '--out',
+      join(home, 'x'),
+    )
     assert.equal(code, 2)
     assert.match(stderr, /EMPTY_INPUT/)
   })
 
   test('an image ID that is not hex', async () => {
-    const { code, stderr } = await wholesum('verify', join(guests, 'dist', 'hello.bin'), '--image-id', 'xyz')
+    const { code, stderr } = await wholesum(
+      'verify',
+      join(guests, 'dist', 'hello.bin'),
+      '--image-id',
+      'xyz',
+    )
     assert.equal(code, 2)
     assert.match(stderr, /not hex/)
   })
@@ -105,7 +147,11 @@ describe('wholesum plugins', () => {
     const listed = await wholesum('plugins', 'list')
     assert.equal(listed.code, 0)
     assert.match(listed.stdout, /prover-risc0 .*builtin/)
-    const installed = await wholesum('plugins', 'install', join(REPO_ROOT, 'examples', 'plugin-example'))
+    const installed = await wholesum(
+      'plugins',
+      'install',
+      join(REPO_ROOT, 'examples', 'plugin-example'),
+    )
     assert.equal(installed.code, 0, installed.stderr)
     const again = await wholesum('plugins', 'list')
     assert.match(again.stdout, /example-memory-storage .*user/)

@@ -54,11 +54,17 @@ async function prove(core: Core, argv: string[]): Promise<number> {
       json: { type: 'boolean' },
     },
   })
-  if (values.local !== true) throw new UsageError('only --local proving exists so far (the network lands with the devnet)')
+  if (values.local !== true)
+    throw new UsageError('only --local proving exists so far (the network lands with the devnet)')
   const program = resolve(need(positionals[0], '<program>'))
   const input = resolve(need(values.input, '--input <file>'))
-  const outDir = resolve(values.out ?? `wholesum-out-${new Date().toISOString().replace(/[:.]/g, '-')}`)
-  const view = process.stderr.isTTY && values.json !== true ? ttyProgress(process.stderr) : plainProgress((line) => process.stderr.write(line + '\n'))
+  const outDir = resolve(
+    values.out ?? `wholesum-out-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+  )
+  const view =
+    process.stderr.isTTY && values.json !== true
+      ? ttyProgress(process.stderr)
+      : plainProgress((line) => process.stderr.write(line + '\n'))
   const prover = await core.prover()
   try {
     const result = await proveLocally(prover, {
@@ -84,8 +90,12 @@ async function prove(core: Core, argv: string[]): Promise<number> {
     }
     if (values.json === true) process.stdout.write(JSON.stringify(summary) + '\n')
     else {
-      process.stdout.write(`receipt verified (${result.receiptKind}, ${summary.segments} segments, ${summary.cycles} cycles)\n`)
-      process.stdout.write(`  image ID  ${result.imageId}\n  journal   ${summary.journalHex || '(empty)'}\n  outputs   ${outDir}\n`)
+      process.stdout.write(
+        `receipt verified (${result.receiptKind}, ${summary.segments} segments, ${summary.cycles} cycles)\n`,
+      )
+      process.stdout.write(
+        `  image ID  ${result.imageId}\n  journal   ${summary.journalHex || '(empty)'}\n  outputs   ${outDir}\n`,
+      )
     }
     return EXIT.ok
   } finally {
@@ -97,15 +107,27 @@ async function verify(core: Core, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { 'image-id': { type: 'string' }, journal: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      'image-id': { type: 'string' },
+      journal: { type: 'string' },
+      json: { type: 'boolean' },
+    },
   })
   const receipt = resolve(need(positionals[0], '<receipt>'))
   const imageId = need(values['image-id'], '--image-id <hex>')
   const prover = await core.prover()
-  const result = await prover.verify({ receipt, imageId, ...(values.journal !== undefined ? { expectedJournal: resolve(values.journal) } : {}) })
+  const result = await prover.verify({
+    receipt,
+    imageId,
+    ...(values.journal !== undefined ? { expectedJournal: resolve(values.journal) } : {}),
+  })
   const journalHex = Buffer.from(result.journal).toString('hex')
-  if (values.json === true) process.stdout.write(JSON.stringify({ ok: true, ...result, journal: journalHex }) + '\n')
-  else process.stdout.write(`receipt verifies: ${result.kind}, ${result.segments} segments, exit ${result.exitCode.kind}(${result.exitCode.code}), journal ${journalHex || '(empty)'}\n`)
+  if (values.json === true)
+    process.stdout.write(JSON.stringify({ ok: true, ...result, journal: journalHex }) + '\n')
+  else
+    process.stdout.write(
+      `receipt verifies: ${result.kind}, ${result.segments} segments, exit ${result.exitCode.kind}(${result.exitCode.code}), journal ${journalHex || '(empty)'}\n`,
+    )
   return EXIT.ok
 }
 
@@ -115,12 +137,17 @@ async function plugins(core: Core, argv: string[]): Promise<number> {
     case undefined:
     case 'list':
       for (const p of core.host.list()) {
-        process.stdout.write(`${p.name.padEnd(24)} ${p.version.padEnd(10)} ${p.kinds.join(',').padEnd(18)} ${p.source.padEnd(8)} ${p.status}${p.error ? `  (${p.error})` : ''}\n`)
+        process.stdout.write(
+          `${p.name.padEnd(24)} ${p.version.padEnd(10)} ${p.kinds.join(',').padEnd(18)} ${p.source.padEnd(8)} ${p.status}${p.error ? `  (${p.error})` : ''}\n`,
+        )
       }
       return EXIT.ok
     case 'install': {
       const path = resolve(need(target, '<folder|.tgz>'))
-      const installed = path.endsWith('.tgz') || path.endsWith('.tar.gz') ? await core.host.installFromTarball(path) : await core.host.installFromFolder(path)
+      const installed =
+        path.endsWith('.tgz') || path.endsWith('.tar.gz')
+          ? await core.host.installFromTarball(path)
+          : await core.host.installFromFolder(path)
       process.stdout.write(`installed ${installed.name}@${installed.version}\n`)
       return EXIT.ok
     }
@@ -153,10 +180,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'verify':
         return await verify(core, rest)
       case 'image-id':
-        process.stdout.write((await (await core.prover()).imageId(resolve(need(rest[0], '<program>')))) + '\n')
+        process.stdout.write(
+          (await (await core.prover()).imageId(resolve(need(rest[0], '<program>')))) + '\n',
+        )
         return EXIT.ok
       case 'capabilities':
-        process.stdout.write(JSON.stringify(await (await core.prover()).capabilities(), null, 2) + '\n')
+        process.stdout.write(
+          JSON.stringify(await (await core.prover()).capabilities(), null, 2) + '\n',
+        )
         return EXIT.ok
       case 'plugins':
         return await plugins(core, rest)
@@ -175,10 +206,13 @@ export async function main(argv: string[]): Promise<number> {
     if (isWholesumError(err)) {
       process.stderr.write(`wholesum: ${err.name} [${err.code}]: ${err.message}\n`)
       if (err.code === 'VERIFICATION_FAILED') return EXIT.verification
-      if (['INVALID_INPUT', 'INVALID_PROGRAM', 'EMPTY_INPUT', 'INPUT_TOO_LARGE'].includes(err.code)) return EXIT.usage
+      if (['INVALID_INPUT', 'INVALID_PROGRAM', 'EMPTY_INPUT', 'INPUT_TOO_LARGE'].includes(err.code))
+        return EXIT.usage
       return EXIT.failure
     }
-    process.stderr.write(`wholesum: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.stderr.write(
+      `wholesum: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    )
     return EXIT.failure
   } finally {
     await core?.close()

@@ -19,24 +19,32 @@ export function plainProgress(write: (line: string) => void): ProgressView {
           write(`job ${event.jobId.slice(0, 16)}… image ${event.imageId} po2 ${event.po2}`)
           break
         case 'segment-executed':
-          write(`  executed segment ${event.segment.index} (po2 ${event.segment.po2}, ${event.segment.bytes} B)`)
+          write(
+            `  executed segment ${event.segment.index} (po2 ${event.segment.po2}, ${event.segment.bytes} B)`,
+          )
           break
         case 'executed': {
           const e = event.execution
-          write(`executed: ${e.segments.length} segments, ${e.userCycles} user / ${e.totalCycles} total cycles, exit ${e.exitCode.kind}(${e.exitCode.code}), ${e.executeMs} ms`)
+          write(
+            `executed: ${e.segments.length} segments, ${e.userCycles} user / ${e.totalCycles} total cycles, exit ${e.exitCode.kind}(${e.exitCode.code}), ${e.executeMs} ms`,
+          )
           break
         }
         case 'segment-proving':
           write(`  proving segment ${event.index + 1}/${event.total}…`)
           break
         case 'segment-proved':
-          write(`  proved segment ${event.result.index + 1}/${event.total} in ${(event.result.proveMs / 1000).toFixed(1)} s, claim ${event.result.claimDigest.slice(0, 16)}…`)
+          write(
+            `  proved segment ${event.result.index + 1}/${event.total} in ${(event.result.proveMs / 1000).toFixed(1)} s, claim ${event.result.claimDigest.slice(0, 16)}…`,
+          )
           break
         case 'assembled':
           write(`assembled ${event.kind} receipt (${event.bytes} B)`)
           break
         case 'verified':
-          write(`verified ${event.verification.kind} receipt: ${event.verification.segments} segments, journal ${event.verification.journal.length} B, ${event.verification.verifyMs} ms`)
+          write(
+            `verified ${event.verification.kind} receipt: ${event.verification.segments} segments, journal ${event.verification.journal.length} B, ${event.verification.verifyMs} ms`,
+          )
           break
       }
     },
@@ -84,13 +92,18 @@ export function ttyProgress(stream: NodeJS.WriteStream): ProgressView {
         case 'segment-executed':
           bars.set(
             event.segment.index,
-            multibar.create(100, 0, { label: `segment ${String(event.segment.index).padStart(4)}`, status: 'executed' }),
+            multibar.create(100, 0, {
+              label: `segment ${String(event.segment.index).padStart(4)}`,
+              status: 'executed',
+            }),
           )
           break
         case 'executed': {
           const e = event.execution
           cycles = e.totalCycles
-          log(`executed ${e.segments.length} segments, ${e.totalCycles} cycles in ${e.executeMs} ms (exit ${e.exitCode.kind} ${e.exitCode.code})`)
+          log(
+            `executed ${e.segments.length} segments, ${e.totalCycles} cycles in ${e.executeMs} ms (exit ${e.exitCode.kind} ${e.exitCode.code})`,
+          )
           break
         }
         case 'segment-proving':
@@ -102,14 +115,20 @@ export function ttyProgress(stream: NodeJS.WriteStream): ProgressView {
           provedMs += event.result.proveMs
           averageMs = provedMs / proved
           running = undefined
-          bars.get(event.result.index)?.update(100, { status: `proved in ${(event.result.proveMs / 1000).toFixed(1)} s` })
+          bars
+            .get(event.result.index)
+            ?.update(100, { status: `proved in ${(event.result.proveMs / 1000).toFixed(1)} s` })
           break
         }
         case 'assembled':
-          log(`assembled ${event.kind} receipt (${event.bytes} B); ${formatKhz(cycles, provedMs)} kHz proving`)
+          log(
+            `assembled ${event.kind} receipt (${event.bytes} B); ${formatKhz(cycles, provedMs)} kHz proving`,
+          )
           break
         case 'verified':
-          log(`verified: ${event.verification.kind} receipt, ${event.verification.segments} segments`)
+          log(
+            `verified: ${event.verification.kind} receipt, ${event.verification.segments} segments`,
+          )
           break
       }
     },

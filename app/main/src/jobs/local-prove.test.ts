@@ -55,7 +55,10 @@ describe('a tiny guest proved locally through the prover plugin', () => {
     imageId = result.imageId
     journal = await readFile(result.journalPath)
 
-    assert.equal(result.imageId, (await readFile(join(guests, 'dist', 'hello.imageid'), 'utf8')).trim())
+    assert.equal(
+      result.imageId,
+      (await readFile(join(guests, 'dist', 'hello.imageid'), 'utf8')).trim(),
+    )
     assert.deepEqual(result.execution.exitCode, { kind: 'halted', code: 0 })
     assert.equal(result.receiptKind, 'composite')
     assert.equal(result.verification.kind, 'composite')
@@ -88,7 +91,10 @@ describe('a tiny guest proved locally through the prover plugin', () => {
     const path = join(work, 'tampered-seal.bin')
     await writeFile(path, tampered)
     // Still a well-formed receipt: the proof itself must fail, not the parser.
-    await assert.rejects(prover.verify({ receipt: path, imageId }), (err: unknown) => err instanceof VerificationError && /does not verify/.test(err.message))
+    await assert.rejects(
+      prover.verify({ receipt: path, imageId }),
+      (err: unknown) => err instanceof VerificationError && /does not verify/.test(err.message),
+    )
   })
 
   test('a tampered journal is rejected', async () => {
@@ -100,13 +106,19 @@ describe('a tiny guest proved locally through the prover plugin', () => {
     tampered[at] = tampered[at]! ^ 0xff
     const path = join(work, 'tampered-journal.bin')
     await writeFile(path, tampered)
-    await assert.rejects(prover.verify({ receipt: path, imageId }), (err: unknown) => err instanceof VerificationError && /does not verify/.test(err.message))
+    await assert.rejects(
+      prover.verify({ receipt: path, imageId }),
+      (err: unknown) => err instanceof VerificationError && /does not verify/.test(err.message),
+    )
   })
 
   test('a receipt whose journal differs from the expected journal is rejected', async () => {
     const other = join(work, 'other-journal.bin')
     await writeFile(other, Buffer.from('not the journal'))
-    await assert.rejects(prover.verify({ receipt, imageId, expectedJournal: other }), VerificationError)
+    await assert.rejects(
+      prover.verify({ receipt, imageId, expectedJournal: other }),
+      VerificationError,
+    )
   })
 
   test('a file that is not a receipt is rejected as a verification failure', async () => {
@@ -118,17 +130,28 @@ describe('a tiny guest proved locally through the prover plugin', () => {
 
 describe('bad input is rejected before or during execution with a clear error', () => {
   const attempt = (programPath: string, inputPath: string) =>
-    proveLocally(prover, { program: programPath, input: inputPath, outDir: join(work, 'bad'), po2: 14 })
+    proveLocally(prover, {
+      program: programPath,
+      input: inputPath,
+      outDir: join(work, 'bad'),
+      po2: 14,
+    })
 
   test('a file that is neither ELF nor program binary', async () => {
     const path = join(work, 'not-elf.bin')
     await writeFile(path, Buffer.from('hello world, not a program'))
-    await assert.rejects(attempt(path, sample('hello.input')), (err: unknown) => err instanceof InvalidInputError && err.code === 'INVALID_PROGRAM')
+    await assert.rejects(
+      attempt(path, sample('hello.input')),
+      (err: unknown) => err instanceof InvalidInputError && err.code === 'INVALID_PROGRAM',
+    )
   })
 
   test('a malformed ELF (valid magic, garbage after it)', async () => {
     const path = join(work, 'broken.elf')
-    await writeFile(path, Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(200, 0x5a)]))
+    await writeFile(
+      path,
+      Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(200, 0x5a)]),
+    )
     await assert.rejects(attempt(path, sample('hello.input')), (err: unknown) => {
       assert.ok(err instanceof InvalidInputError, String(err))
       assert.equal(err.code, 'INVALID_PROGRAM')
@@ -140,23 +163,37 @@ describe('bad input is rejected before or during execution with a clear error', 
   test('an empty input', async () => {
     const path = join(work, 'empty.input')
     await writeFile(path, Buffer.alloc(0))
-    await assert.rejects(attempt(program('hello'), path), (err: unknown) => err instanceof InvalidInputError && err.code === 'EMPTY_INPUT')
+    await assert.rejects(
+      attempt(program('hello'), path),
+      (err: unknown) => err instanceof InvalidInputError && err.code === 'EMPTY_INPUT',
+    )
   })
 
   test('an oversized input', async () => {
     const path = join(work, 'huge.input')
     await writeFile(path, Buffer.alloc(0))
     await truncate(path, 64 * 1024 * 1024 + 1) // sparse: costs no disk
-    await assert.rejects(attempt(program('hello'), path), (err: unknown) => err instanceof InvalidInputError && err.code === 'INPUT_TOO_LARGE')
+    await assert.rejects(
+      attempt(program('hello'), path),
+      (err: unknown) => err instanceof InvalidInputError && err.code === 'INPUT_TOO_LARGE',
+    )
   })
 
   test('a missing input file', async () => {
-    await assert.rejects(attempt(program('hello'), join(work, 'nope.input')), (err: unknown) => err instanceof InvalidInputError && /cannot read input/.test(err.message))
+    await assert.rejects(
+      attempt(program('hello'), join(work, 'nope.input')),
+      (err: unknown) => err instanceof InvalidInputError && /cannot read input/.test(err.message),
+    )
   })
 
   test('a segment po2 outside what risc0 supports', async () => {
     await assert.rejects(
-      proveLocally(prover, { program: program('hello'), input: sample('hello.input'), outDir: join(work, 'bad'), po2: 30 }),
+      proveLocally(prover, {
+        program: program('hello'),
+        input: sample('hello.input'),
+        outDir: join(work, 'bad'),
+        po2: 30,
+      }),
       (err: unknown) => err instanceof InvalidInputError && /po2 30/.test(err.message),
     )
   })
@@ -169,7 +206,13 @@ describe('bad input is rejected before or during execution with a clear error', 
 
   test('an expected image ID that does not match the program', async () => {
     await assert.rejects(
-      proveLocally(prover, { program: program('hello'), input: sample('hello.input'), outDir: join(work, 'bad'), po2: 14, expectedImageId: '00'.repeat(32) }),
+      proveLocally(prover, {
+        program: program('hello'),
+        input: sample('hello.input'),
+        outDir: join(work, 'bad'),
+        po2: 14,
+        expectedImageId: '00'.repeat(32),
+      }),
       VerificationError,
     )
   })
@@ -184,9 +227,15 @@ describe('a multi-segment run', () => {
       outDir: join(work, 'chain'),
       po2: 16, // three segments (po2 14 would give 18: every segment pays page-in/out again)
     })
-    assert.ok(result.execution.segments.length >= 3, `expected >= 3 segments, got ${result.execution.segments.length}`)
+    assert.ok(
+      result.execution.segments.length >= 3,
+      `expected >= 3 segments, got ${result.execution.segments.length}`,
+    )
     assert.equal(result.segmentProofs.length, result.execution.segments.length)
-    assert.deepEqual(result.segmentProofs.map((p) => p.index), result.execution.segments.map((s) => s.index))
+    assert.deepEqual(
+      result.segmentProofs.map((p) => p.index),
+      result.execution.segments.map((s) => s.index),
+    )
     assert.equal(result.verification.segments, result.execution.segments.length)
 
     // hashchain commits [u32 LE rounds][sha256^rounds(seed)]: recompute it here.

@@ -30,7 +30,12 @@ export interface LocalProveRequest {
 }
 
 export type LocalProveEvent =
-  | { readonly type: 'started'; readonly jobId: string; readonly imageId: string; readonly po2: number }
+  | {
+      readonly type: 'started'
+      readonly jobId: string
+      readonly imageId: string
+      readonly po2: number
+    }
   | { readonly type: 'segment-executed'; readonly segment: SegmentInfo }
   | { readonly type: 'executed'; readonly execution: ExecuteResult }
   | { readonly type: 'segment-proving'; readonly index: number; readonly total: number }
@@ -50,16 +55,27 @@ export interface LocalProveResult {
   readonly stdoutPath: string
   readonly stderrPath: string
   readonly verification: VerifyResult
-  readonly timings: { readonly executeMs: number; readonly proveMs: number; readonly assembleMs: number; readonly verifyMs: number; readonly totalMs: number }
+  readonly timings: {
+    readonly executeMs: number
+    readonly proveMs: number
+    readonly assembleMs: number
+    readonly verifyMs: number
+    readonly totalMs: number
+  }
   readonly capabilities: ProverCapabilities
 }
 
 /** Local job IDs bind the image, the input and a fresh nonce, like network job IDs do. */
 function localJobId(imageId: string, inputDigest: string, nonce: string): string {
-  return createHash('sha256').update(`wholesum-local-job:${imageId}:${inputDigest}:${nonce}`).digest('hex')
+  return createHash('sha256')
+    .update(`wholesum-local-job:${imageId}:${inputDigest}:${nonce}`)
+    .digest('hex')
 }
 
-export async function proveLocally(prover: ProverPlugin, request: LocalProveRequest): Promise<LocalProveResult> {
+export async function proveLocally(
+  prover: ProverPlugin,
+  request: LocalProveRequest,
+): Promise<LocalProveResult> {
   const limits = request.limits ?? DEFAULT_JOB_LIMITS
   const po2 = request.po2 ?? DEFAULT_PO2
   const emit = request.onEvent ?? (() => {})
@@ -72,7 +88,9 @@ export async function proveLocally(prover: ProverPlugin, request: LocalProveRequ
   const capabilities = await prover.capabilities()
   const imageId = await prover.imageId(request.program)
   if (request.expectedImageId !== undefined && request.expectedImageId.toLowerCase() !== imageId) {
-    throw new VerificationError(`program image ID ${imageId} differs from the expected ${request.expectedImageId}`)
+    throw new VerificationError(
+      `program image ID ${imageId} differs from the expected ${request.expectedImageId}`,
+    )
   }
 
   const outDir = resolve(request.outDir)
@@ -111,7 +129,11 @@ export async function proveLocally(prover: ProverPlugin, request: LocalProveRequ
     signal?.throwIfAborted()
     await record({ type: 'segment-proving', index: segment.index, total })
     const out = join(receiptsDir, `segment-${String(segment.index).padStart(5, '0')}.receipt`)
-    const result = await prover.proveSegment({ segment: segment.path, out, ...(signal !== undefined ? { signal } : {}) })
+    const result = await prover.proveSegment({
+      segment: segment.path,
+      out,
+      ...(signal !== undefined ? { signal } : {}),
+    })
     segmentProofs.push(result)
     await record({ type: 'segment-proved', result, total })
   }
@@ -119,12 +141,21 @@ export async function proveLocally(prover: ProverPlugin, request: LocalProveRequ
 
   const assembleStarted = performance.now()
   const receiptPath = join(outDir, 'receipt.bin')
-  const { kind: receiptKind, bytes } = await finalReceipt(prover, segmentProofs, execution, receiptPath)
+  const { kind: receiptKind, bytes } = await finalReceipt(
+    prover,
+    segmentProofs,
+    execution,
+    receiptPath,
+  )
   const assembleMs = performance.now() - assembleStarted
   await record({ type: 'assembled', kind: receiptKind, bytes })
 
   // Never report success on a receipt we have not verified ourselves.
-  const verification = await prover.verify({ receipt: receiptPath, imageId, expectedJournal: execution.journalPath })
+  const verification = await prover.verify({
+    receipt: receiptPath,
+    imageId,
+    expectedJournal: execution.journalPath,
+  })
   await record({ type: 'verified', verification })
 
   const journalPath = join(outDir, 'journal.bin')
@@ -171,7 +202,11 @@ async function finalReceipt(
   execution: ExecuteResult,
   out: string,
 ): Promise<{ kind: 'composite'; bytes: number }> {
-  const assembled = await prover.assemble({ segmentReceipts: proofs.map((p) => p.path), journal: execution.journalPath, out })
+  const assembled = await prover.assemble({
+    segmentReceipts: proofs.map((p) => p.path),
+    journal: execution.journalPath,
+    out,
+  })
   return { kind: 'composite', bytes: assembled.bytes }
 }
 
@@ -184,10 +219,24 @@ function summarise(result: LocalProveResult): Record<string, unknown> {
     userCycles: result.execution.userCycles,
     totalCycles: result.execution.totalCycles,
     segments: result.execution.segments.length,
-    receipt: { path: 'receipt.bin', kind: result.receiptKind, verified: true, verifyMs: result.verification.verifyMs },
-    outputs: { journal: 'journal.bin', stdout: 'stdout.log', stderr: 'stderr.log', events: 'events.jsonl' },
+    receipt: {
+      path: 'receipt.bin',
+      kind: result.receiptKind,
+      verified: true,
+      verifyMs: result.verification.verifyMs,
+    },
+    outputs: {
+      journal: 'journal.bin',
+      stdout: 'stdout.log',
+      stderr: 'stderr.log',
+      events: 'events.jsonl',
+    },
     segmentProveMs: result.segmentProofs.map((p) => p.proveMs),
     timings: result.timings,
-    prover: { risc0: result.capabilities.risc0Version, recursion: result.capabilities.recursion, accelerator: result.capabilities.accelerator },
+    prover: {
+      risc0: result.capabilities.risc0Version,
+      recursion: result.capabilities.recursion,
+      accelerator: result.capabilities.accelerator,
+    },
   }
 }
