@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: Debian packages, npm packages, the risc0
-# worker (cached under ~/.cache/wholesum) and the sample guests. Fast when nothing changed.
+# worker (cached under ~/.cache/wholesum), the sample guests, Podman and the worker's image. Fast when nothing changed.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -31,4 +31,6 @@ fi
 
 bash "$ROOT/scripts/build-worker.sh"
 bash "$ROOT/scripts/build-guests.sh"
+# Container mode: Podman's Docker-compatible service (unless Docker answers) and the worker image.
+bash "$ROOT/scripts/build-container.sh"
 say "setup complete"

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'UNAVAILABLE'
   | 'WORKER_FAILED'
   | 'TIMEOUT'
+  | 'RESOURCE_LIMIT'
   | 'ABORTED'
   | 'PLUGIN_FAILED'
   | 'INVALID_MANIFEST'
@@ -73,6 +74,14 @@ export class TimeoutError extends WholesumError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('TIMEOUT', message, options)
     this.name = 'TimeoutError'
+  }
+}
+
+/** A job was stopped for exceeding a limit it was given (memory, pids, disk). */
+export class ResourceLimitError extends WholesumError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RESOURCE_LIMIT', message, options)
+    this.name = 'ResourceLimitError'
   }
 }
 

@@ -15,7 +15,7 @@ import type {
   VerifyRequest,
   VerifyResult,
 } from '@wholesum/plugin-api'
-import type { WorkerClient } from './worker-client.ts'
+import type { WorkerRequester } from './worker-client.ts'
 
 interface WireVerifyResult extends Omit<VerifyResult, 'journal'> {
   readonly journalHex: string
@@ -28,10 +28,10 @@ export interface Risc0ProverLimits {
 }
 
 export class Risc0Prover implements ProverPlugin {
-  readonly #worker: WorkerClient
+  readonly #worker: WorkerRequester
   readonly #limits: Risc0ProverLimits
 
-  constructor(worker: WorkerClient, limits: Risc0ProverLimits = {}) {
+  constructor(worker: WorkerRequester, limits: Risc0ProverLimits = {}) {
     this.#worker = worker
     this.#limits = limits
   }

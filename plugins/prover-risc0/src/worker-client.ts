@@ -1,10 +1,10 @@
 // Drives one long-lived Rust worker process: spawns it, queues requests, routes replies and events.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import {
   AbortError,
   ExecutionError,
   InvalidInputError,
+  ResourceLimitError,
   TimeoutError,
   UnavailableError,
   VerificationError,
@@ -13,9 +13,19 @@ import {
   type WholesumError,
 } from '@wholesum/plugin-api'
 import { encodeFrame, FrameDecoder } from './frames.ts'
+import {
+  localWorker,
+  type ExitReason,
+  type LaunchWorker,
+  type WorkerProcess,
+} from './worker-process.ts'
 
 export interface WorkerClientOptions {
-  readonly binary: string
+  /** A worker binary run locally, or `launch` for any other way to start one (a container). */
+  readonly binary?: string
+  readonly launch?: LaunchWorker
+  /** Names the worker in errors: the binary path or the container image. */
+  readonly describe?: string
   readonly logger: Logger
   /** How long the worker may take to say it is ready. */
   readonly startTimeoutMs?: number
@@ -26,6 +36,12 @@ export interface RequestOptions {
   readonly signal?: AbortSignal | undefined
   readonly timeoutMs?: number | undefined
   readonly onEvent?: ((event: string, data: unknown) => void) | undefined
+}
+
+/** What the prover needs of a worker: its capabilities and one request at a time. */
+export interface WorkerRequester {
+  start(): Promise<unknown>
+  request<T>(op: string, params: Record<string, unknown>, options?: RequestOptions): Promise<T>
 }
 
 interface Reply {
@@ -64,9 +80,11 @@ export function errorFromWorker(code: string | undefined, message: string): Whol
   }
 }
 
-export class WorkerClient {
+export class WorkerClient implements WorkerRequester {
   readonly #options: WorkerClientOptions
-  #child: ChildProcessWithoutNullStreams | undefined
+  readonly #launch: LaunchWorker
+  readonly #describe: string
+  #child: WorkerProcess | undefined
   #ready: Promise<unknown> | undefined
   #nextId = 1
   #inFlight: InFlight | undefined
@@ -76,6 +94,10 @@ export class WorkerClient {
 
   constructor(options: WorkerClientOptions) {
     this.#options = options
+    if (options.launch !== undefined) this.#launch = options.launch
+    else if (options.binary !== undefined) this.#launch = localWorker(options.binary, options.env)
+    else throw new TypeError('WorkerClient needs a binary or a launch function')
+    this.#describe = options.describe ?? options.binary ?? 'worker'
   }
 
   /** Capabilities the worker announced in its `ready` event; starts the worker if needed. */
@@ -107,23 +129,17 @@ export class WorkerClient {
   async close(): Promise<void> {
     this.#closing = true
     const child = this.#child
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    if (child === undefined || child.exited) return
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
     child.stdin.end()
-    const timer = setTimeout(() => child.kill('SIGKILL'), 2000)
+    const timer = setTimeout(() => child.kill(), 2000)
     await exited
     clearTimeout(timer)
   }
 
   #spawn(): Promise<unknown> {
-    const { binary, logger } = this.#options
-    const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
-      ...this.#options.env,
-    }
-    // Dev mode makes risc0 emit fake receipts; never let an inherited variable switch it on.
-    delete env['RISC0_DEV_MODE']
-    const child = spawn(binary, ['serve'], { stdio: ['pipe', 'pipe', 'pipe'], env })
+    const { logger } = this.#options
+    const child = this.#launch()
     this.#child = child
     this.#stderrTail = ''
     const decoder = new FrameDecoder()
@@ -135,14 +151,16 @@ export class WorkerClient {
             `risc0 worker did not start within ${this.#options.startTimeoutMs ?? 30_000} ms`,
           ),
         )
-        child.kill('SIGKILL')
+        child.kill()
       }, this.#options.startTimeoutMs ?? 30_000)
 
-      child.on('error', (err) => {
+      child.on('error', (err: Error) => {
         clearTimeout(startTimer)
         this.#ready = undefined
         reject(
-          new WorkerError(`cannot start risc0 worker ${binary}: ${err.message}`, { cause: err }),
+          new WorkerError(`cannot start risc0 worker ${this.#describe}: ${err.message}`, {
+            cause: err,
+          }),
         )
       })
       child.stderr.on('data', (chunk: Buffer) => {
@@ -156,7 +174,7 @@ export class WorkerClient {
           frames = decoder.push(chunk)
         } catch (err) {
           logger.error('worker sent a malformed frame; restarting it', { error: String(err) })
-          child.kill('SIGKILL')
+          child.kill()
           return
         }
         for (const frame of frames) {
@@ -169,13 +187,18 @@ export class WorkerClient {
           }
         }
       })
-      child.on('exit', (code, signal) => {
+      child.on('exit', (code: number | null, signal: string | null, reason?: ExitReason) => {
         clearTimeout(startTimer)
         this.#child = undefined
         this.#ready = undefined
         const why =
-          signal === 'SIGKILL' || code === 137 ? ' (killed: out of memory or aborted)' : ''
-        const err = new WorkerError(
+          reason !== undefined
+            ? ` (${reason.message})`
+            : signal === 'SIGKILL' || code === 137
+              ? ' (killed: out of memory or aborted)'
+              : ''
+        const Failure = reason?.kind === 'memory-limit' ? ResourceLimitError : WorkerError
+        const err = new Failure(
           `risc0 worker exited with ${signal ?? `code ${code}`}${why}; last stderr: ${this.#stderrTail.trim().slice(-600) || '(none)'}`,
         )
         reject(err)
@@ -218,7 +241,7 @@ export class WorkerClient {
       // A running proof cannot be interrupted inside risc0: abort and timeout kill the worker,
       // which restarts on the next request.
       const onAbort = (): void => {
-        child.kill('SIGKILL')
+        child.kill()
       }
       const settle = (): void => {
         if (timer !== undefined) clearTimeout(timer)
@@ -245,7 +268,7 @@ export class WorkerClient {
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           timedOut = true
-          child.kill('SIGKILL')
+          child.kill()
         }, options.timeoutMs)
       }
       options.signal?.addEventListener('abort', onAbort, { once: true })

@@ -2,6 +2,7 @@
 //!
 //! Modes:
 //!   `wholesum-risc0-worker serve`                 framed JSON requests on stdin, responses on stdout
+//!   `wholesum-risc0-worker serve --listen <sock>` the same on one connection to a Unix socket
 //!   `wholesum-risc0-worker wrap <user.elf> <out>` user ELF + v1compat kernel -> program binary
 //!   `wholesum-risc0-worker image-id <program>`    print a program binary's image ID
 //!   `wholesum-risc0-worker capabilities`          print what this build can do, as JSON
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
     let mode = args.first().map(String::as_str).unwrap_or("serve");
     let result = match (mode, args.len()) {
         ("serve", 1) | ("serve", 0) => protocol::serve(),
+        ("serve", 3) if args[1] == "--listen" => protocol::serve_socket(std::path::Path::new(&args[2])),
         ("wrap", 3) => ops::wrap_cli(&args[1], &args[2]),
         ("image-id", 2) => ops::image_id_cli(&args[1]),
         ("capabilities", 1) => {
@@ -31,7 +33,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: wholesum-risc0-worker [serve | wrap <user.elf> <out.bin> | image-id <program.bin> | capabilities | version]"
+                "usage: wholesum-risc0-worker [serve [--listen <socket>] | wrap <user.elf> <out.bin> | image-id <program.bin> | capabilities | version]"
             );
             return ExitCode::from(2);
         }

@@ -3,8 +3,9 @@
 use std::{
     fs::File,
     io::{self, Read, Write},
-    os::fd::FromRawFd,
+    os::{fd::FromRawFd, unix::net::UnixListener},
     panic::{self, AssertUnwindSafe},
+    path::Path,
     sync::{Mutex, OnceLock},
 };
 
@@ -18,7 +19,7 @@ pub const MAX_FRAME: usize = 1 << 20;
 
 /// The real stdout, kept for frames only. Anything else that writes to fd 1 (a dependency's
 /// stray `println!`) lands on stderr instead and cannot corrupt the stream.
-static FRAMES: OnceLock<Mutex<File>> = OnceLock::new();
+static FRAMES: OnceLock<Mutex<Box<dyn Write + Send>>> = OnceLock::new();
 
 fn take_stdout_for_frames() -> io::Result<()> {
     // SAFETY: plain fd duplication at start-up, before any other thread exists.
@@ -30,7 +31,7 @@ fn take_stdout_for_frames() -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     let file = unsafe { File::from_raw_fd(frames_fd) };
-    FRAMES.set(Mutex::new(file)).ok();
+    FRAMES.set(Mutex::new(Box::new(file))).ok();
     Ok(())
 }
 
@@ -67,14 +68,31 @@ fn read_frame(input: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
     Ok(Some(buf))
 }
 
+/// Serves requests on stdin/stdout.
 pub fn serve() -> anyhow::Result<()> {
     take_stdout_for_frames()?;
+    serve_frames(&mut io::stdin().lock())
+}
+
+/// Serves one connection on a Unix socket at `path`, for runtimes whose stdin is unreliable
+/// (Podman's attach API forwards the HTTP request body into the container's stdin).
+/// The socket is created first, then the worker waits for one client and serves it.
+pub fn serve_socket(path: &Path) -> anyhow::Result<()> {
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)?;
+    let (stream, _) = listener.accept()?;
+    let _ = std::fs::remove_file(path);
+    FRAMES.set(Mutex::new(Box::new(stream.try_clone()?))).ok();
+    let mut input = stream;
+    serve_frames(&mut input)
+}
+
+fn serve_frames(input: &mut impl Read) -> anyhow::Result<()> {
     // Panics inside risc0 (malformed segment, bad seal) become error replies, not a dead worker.
     panic::set_hook(Box::new(|info| eprintln!("worker panic: {info}")));
     write_frame(&json!({ "id": 0, "event": "ready", "data": ops::capabilities() }));
 
-    let mut stdin = io::stdin().lock();
-    while let Some(frame) = read_frame(&mut stdin)? {
+    while let Some(frame) = read_frame(input)? {
         let request: Value = match serde_json::from_slice(&frame) {
             Ok(value) => value,
             Err(err) => {

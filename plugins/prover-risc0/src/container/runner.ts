@@ -1,0 +1,196 @@
+// Runs each worker request in a fresh container that sees only that request's files.
+
+import { access, mkdir } from 'node:fs/promises'
+import { basename, dirname, resolve } from 'node:path'
+import { InvalidInputError, type Logger } from '@wholesum/plugin-api'
+import type { RequestOptions, WorkerRequester } from '../worker-client.ts'
+import { WorkerClient } from '../worker-client.ts'
+import { ContainerWorker, type ContainerLimits } from './container-worker.ts'
+import type { Engine } from './engine.ts'
+
+const IN = '/work/in'
+const OUT = '/work/out'
+
+/**
+ * Translates one request's host paths into container paths: every input file is bound read-only
+ * on its own, and the one output directory is bound read-write at /work/out.
+ */
+export class MountPlan {
+  readonly binds: string[] = []
+  #inputs = 0
+  #outHost: string | undefined
+
+  async input(hostPath: unknown, what: string): Promise<string> {
+    if (typeof hostPath !== 'string')
+      throw new InvalidInputError('INVALID_INPUT', `${what} must be a path`)
+    const absolute = resolve(hostPath)
+    try {
+      await access(absolute)
+    } catch {
+      throw new InvalidInputError('INVALID_INPUT', `cannot read ${what} ${absolute}`)
+    }
+    const inside = `${IN}/${this.#inputs++}-${basename(absolute).replace(/[^A-Za-z0-9._-]/g, '_')}`
+    this.binds.push(`${absolute}:${inside}:ro`)
+    return inside
+  }
+
+  async outputDir(hostDir: unknown): Promise<string> {
+    if (typeof hostDir !== 'string')
+      throw new InvalidInputError('INVALID_INPUT', 'output directory must be a path')
+    if (this.#outHost !== undefined) throw new Error('one output directory per request')
+    this.#outHost = resolve(hostDir)
+    await mkdir(this.#outHost, { recursive: true })
+    this.binds.push(`${this.#outHost}:${OUT}:rw`)
+    return OUT
+  }
+
+  async outputFile(hostPath: unknown): Promise<string> {
+    if (typeof hostPath !== 'string')
+      throw new InvalidInputError('INVALID_INPUT', 'output must be a path')
+    const dir = await this.outputDir(dirname(resolve(hostPath)))
+    return `${dir}/${basename(hostPath)}`
+  }
+
+  /** Maps container paths in a result back to host paths. */
+  toHost<T>(value: T): T {
+    const outHost = this.#outHost
+    const map = (v: unknown): unknown => {
+      if (
+        typeof v === 'string' &&
+        outHost !== undefined &&
+        (v === OUT || v.startsWith(`${OUT}/`))
+      ) {
+        return outHost + v.slice(OUT.length)
+      }
+      if (Array.isArray(v)) return v.map(map)
+      if (v !== null && typeof v === 'object')
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, map(x)]))
+      return v
+    }
+    return map(value) as T
+  }
+}
+
+/** Which request fields are input files and which is the output, per operation. */
+async function planFor(
+  op: string,
+  params: Record<string, unknown>,
+  plan: MountPlan,
+): Promise<Record<string, unknown>> {
+  const p = { ...params }
+  switch (op) {
+    case 'capabilities':
+      break
+    case 'image-id':
+      p['program'] = await plan.input(p['program'], 'program')
+      break
+    case 'wrap':
+      p['elf'] = await plan.input(p['elf'], 'ELF')
+      p['out'] = await plan.outputFile(p['out'])
+      break
+    case 'execute':
+      p['program'] = await plan.input(p['program'], 'program')
+      p['input'] = await plan.input(p['input'], 'input')
+      p['outDir'] = await plan.outputDir(p['outDir'])
+      break
+    case 'prove-segment':
+      p['segment'] = await plan.input(p['segment'], 'segment')
+      p['out'] = await plan.outputFile(p['out'])
+      break
+    case 'lift':
+      p['receipt'] = await plan.input(p['receipt'], 'receipt')
+      p['out'] = await plan.outputFile(p['out'])
+      break
+    case 'join':
+      p['left'] = await plan.input(p['left'], 'receipt')
+      p['right'] = await plan.input(p['right'], 'receipt')
+      p['out'] = await plan.outputFile(p['out'])
+      break
+    case 'assemble': {
+      const receipts = Array.isArray(p['segmentReceipts'])
+        ? (p['segmentReceipts'] as unknown[])
+        : []
+      const inside: string[] = []
+      for (const receipt of receipts) inside.push(await plan.input(receipt, 'segment receipt'))
+      p['segmentReceipts'] = inside
+      p['journal'] = await plan.input(p['journal'], 'journal')
+      p['out'] = await plan.outputFile(p['out'])
+      break
+    }
+    case 'verify':
+      p['receipt'] = await plan.input(p['receipt'], 'receipt')
+      if (p['expectedJournal'] !== undefined)
+        p['expectedJournal'] = await plan.input(p['expectedJournal'], 'journal')
+      break
+    default:
+      throw new InvalidInputError('INVALID_INPUT', `operation ${op} cannot run in a container`)
+  }
+  return p
+}
+
+export interface ContainerRunnerOptions {
+  readonly engine: Engine
+  readonly image: string
+  readonly limits: ContainerLimits
+  readonly logger: Logger
+  /** Default timeout for each request, ms. */
+  readonly timeoutMs?: number
+  /** Called with each container's ID as it starts (tests use it to inspect the sandbox). */
+  readonly onContainer?: (id: string) => void
+}
+
+export class ContainerRunner implements WorkerRequester {
+  readonly #options: ContainerRunnerOptions
+  #capabilities: Promise<unknown> | undefined
+
+  constructor(options: ContainerRunnerOptions) {
+    this.#options = options
+  }
+
+  /** Capabilities of the worker inside the image (one short-lived container, then cached). */
+  start(): Promise<unknown> {
+    this.#capabilities ??= this.request('capabilities', {}).catch((err: unknown) => {
+      this.#capabilities = undefined
+      throw err
+    })
+    return this.#capabilities
+  }
+
+  async request<T>(
+    op: string,
+    params: Record<string, unknown>,
+    options: RequestOptions = {},
+  ): Promise<T> {
+    const plan = new MountPlan()
+    const inside = await planFor(op, params, plan)
+    const { engine, image, limits, logger } = this.#options
+    const user = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`
+    const client = new WorkerClient({
+      describe: `container ${image}`,
+      logger,
+      launch: () => {
+        const worker = new ContainerWorker(engine.docker, {
+          image,
+          binds: plan.binds,
+          limits,
+          user,
+          labels: { 'network.wholesum.op': op },
+        })
+        worker.once('started', (id: string) => {
+          if (id) this.#options.onContainer?.(id)
+        })
+        return worker
+      },
+    })
+    try {
+      const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs
+      const result = await client.request<T>(op, inside, {
+        ...options,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      })
+      return plan.toHost(result)
+    } finally {
+      await client.close()
+    }
+  }
+}
