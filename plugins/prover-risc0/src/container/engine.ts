@@ -14,6 +14,8 @@ export function candidateSockets(setting: unknown, env: NodeJS.ProcessEnv = proc
     typeof setting === 'string' && setting !== '' ? setting : undefined,
     env['WHOLESUM_CONTAINER_SOCKET'],
     fromDockerHost,
+    // Where scripts/podman-service.sh starts Podman's service.
+    '/run/wholesum/podman.sock',
     '/run/podman/podman.sock',
     '/var/run/docker.sock',
     runtimeDir !== undefined ? `${runtimeDir}/podman/podman.sock` : undefined,
