@@ -8,15 +8,7 @@ ping() { curl -sf --max-time 2 --unix-socket "$1" http://d/_ping >/dev/null 2>&1
 if ping "$SOCK"; then echo "$SOCK"; exit 0; fi
 if [ -z "${WHOLESUM_CONTAINER_SOCKET:-}" ] && ping /var/run/docker.sock; then echo /var/run/docker.sock; exit 0; fi
 
-missing=()
-for pkg in podman runc curl; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing ${missing[*]}"
-  as_root apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}" >/dev/null
-fi
+ensure_debian_packages podman runc curl
 # crun fails on this machine's cgroup setup and the default ulimits are refused: use runc and
 # no default ulimits (see ../shared/DESIGN.md). Kept in our own file, not /etc.
 export CONTAINERS_CONF="$WHOLESUM_CACHE/containers.conf"

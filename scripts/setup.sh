@@ -5,16 +5,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 # Debian packages: the offline guest toolchain (rust-web + lld) and an independent CID tool.
-APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld ipfs-cid)
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing Debian packages: ${missing[*]}"
-  as_root apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}" >/dev/null
-fi
+ensure_debian_packages rustc-web cargo-web rust-web-src rust-web-llvm lld ipfs-cid
 
 command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
 command -v npm >/dev/null || die "npm not found"
