@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import { isWholesumError } from '@wholesum/plugin-api'
 import { openCore, type Core } from '../core.ts'
+import { createLogger, parseLogLevel } from '../log/logger.ts'
 import { proveLocally } from '../jobs/local-prove.ts'
 import { DEFAULT_PO2 } from '../jobs/limits.ts'
 import { plainProgress, ttyProgress } from './progress.ts'
@@ -173,7 +174,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   let core: Core | undefined
   try {
-    core = await openCore()
+    // The CLI's own lines are the progress view; structured logs only from warnings up, unless asked.
+    core = await openCore({
+      logger: createLogger({ level: parseLogLevel(process.env['WHOLESUM_LOG'] ?? 'warn') }),
+    })
     switch (command) {
       case 'prove':
         return await prove(core, rest)
