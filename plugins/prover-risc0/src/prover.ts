@@ -1,6 +1,5 @@
 // The `prover` capability over the Rust worker: each method is one worker request.
 
-import { readFile, stat } from 'node:fs/promises'
 import type {
   AssembleRequest,
   DigestHex,
@@ -109,11 +108,4 @@ export class Risc0Prover implements ProverPlugin {
     const { journalHex, ...rest } = wire
     return { ...rest, journal: Uint8Array.from(Buffer.from(journalHex, 'hex')) }
   }
-}
-
-/** Reads a small file fully; used by callers that need a journal's bytes. */
-export async function readSmallFile(path: string, maxBytes: number): Promise<Buffer> {
-  const info = await stat(path)
-  if (info.size > maxBytes) throw new RangeError(`${path} is ${info.size} bytes, over ${maxBytes}`)
-  return readFile(path)
 }
