@@ -2,7 +2,7 @@
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -16,7 +16,7 @@ import { proveLocally } from '../../../../app/main/src/jobs/local-prove.ts'
 import { Risc0Prover } from '../prover.ts'
 import { DEFAULT_IMAGE } from '../settings.ts'
 import { LABEL, type ContainerLimits } from './container-worker.ts'
-import { connectEngine, type Engine } from './engine.ts'
+import { candidateSockets, connectEngine, type Engine } from './engine.ts'
 import { ContainerRunner } from './runner.ts'
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} }
@@ -166,11 +166,23 @@ describe('container mode', () => {
   })
 
   test('no reachable engine gives UnavailableError naming every socket tried', async () => {
+    const notAnEngine = join(work, 'not-an-engine.sock')
+    await writeFile(notAnEngine, 'just a file')
     await assert.rejects(
-      connectEngine(join(work, 'no-such.sock'), { env: {} }),
+      connectEngine(undefined, { sockets: [join(work, 'no-such.sock'), notAnEngine] }),
       (err: unknown) =>
-        err instanceof UnavailableError && /no-such\.sock \(absent\)/.test(err.message),
+        err instanceof UnavailableError &&
+        /no-such\.sock \(absent\)/.test(err.message) &&
+        /not-an-engine\.sock \(/.test(err.message),
     )
+  })
+
+  test('the sockets tried by default start with the setting and the environment', () => {
+    const sockets = candidateSockets('/custom.sock', {
+      WHOLESUM_CONTAINER_SOCKET: '/env.sock',
+      DOCKER_HOST: 'unix:///docker-host.sock',
+    })
+    assert.deepEqual(sockets.slice(0, 3), ['/custom.sock', '/env.sock', '/docker-host.sock'])
   })
 
   test('an input file that does not exist is refused before any container starts', async () => {

@@ -33,10 +33,14 @@ export interface Engine {
 /** Connects to the first socket that answers a ping; a clear error names every socket tried. */
 export async function connectEngine(
   setting?: unknown,
-  { env = process.env, timeoutMs = 3000 }: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  {
+    env = process.env,
+    timeoutMs = 3000,
+    sockets,
+  }: { env?: NodeJS.ProcessEnv; timeoutMs?: number; sockets?: readonly string[] } = {},
 ): Promise<Engine> {
   const tried: string[] = []
-  for (const socketPath of [...new Set(candidateSockets(setting, env))]) {
+  for (const socketPath of [...new Set(sockets ?? candidateSockets(setting, env))]) {
     try {
       await access(socketPath)
     } catch {
