@@ -169,6 +169,8 @@ export class IpfsStore implements StoragePlugin {
       if (signal?.aborted) throw new AbortError('put: aborted', { cause: err })
       throw err
     }
+    // The importer may finish its last chunks after an abort: never pin what the caller dropped.
+    if (signal?.aborted) throw new AbortError('put: aborted')
     if (options.pin === true) await this.pin(cid.toString(), options)
     return cid.toString()
   }
