@@ -164,14 +164,11 @@ export class ContainerWorker extends EventEmitter {
   async #collectStderr(container: Docker.Container): Promise<void> {
     try {
       const logs = (await container.logs({ stdout: false, stderr: true, follow: false })) as Buffer
-      const sink = new PassThrough()
-      sink.on('data', (chunk: Buffer) => this.stderr.write(chunk))
-      const out = new PassThrough().resume()
       // Logs of a non-TTY container come multiplexed (8-byte frame headers).
-      const stream = new PassThrough()
-      container.modem.demuxStream(stream, out, sink)
-      stream.end(logs)
-      await new Promise((resolve) => setImmediate(resolve))
+      const framed = new PassThrough()
+      container.modem.demuxStream(framed, new PassThrough().resume(), this.stderr)
+      framed.end(logs)
+      await once(framed, 'end')
     } catch {
       // Logs are a courtesy for error messages; their absence changes nothing else.
     }

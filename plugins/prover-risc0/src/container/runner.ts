@@ -71,59 +71,74 @@ export class MountPlan {
   }
 }
 
+interface FileFields {
+  /** Request fields naming input files (a field may hold a list), with a word for errors. */
+  readonly inputs: readonly (readonly [field: string, what: string])[]
+  /** The request field naming the output: a file, or a directory (execute). */
+  readonly output?: readonly [field: string, kind: 'file' | 'dir']
+}
+
 /** Which request fields are input files and which is the output, per operation. */
+const FILE_FIELDS: Readonly<Record<string, FileFields>> = {
+  capabilities: { inputs: [] },
+  'image-id': { inputs: [['program', 'program']] },
+  wrap: { inputs: [['elf', 'ELF']], output: ['out', 'file'] },
+  execute: {
+    inputs: [
+      ['program', 'program'],
+      ['input', 'input'],
+    ],
+    output: ['outDir', 'dir'],
+  },
+  'prove-segment': { inputs: [['segment', 'segment']], output: ['out', 'file'] },
+  lift: { inputs: [['receipt', 'receipt']], output: ['out', 'file'] },
+  join: {
+    inputs: [
+      ['left', 'receipt'],
+      ['right', 'receipt'],
+    ],
+    output: ['out', 'file'],
+  },
+  assemble: {
+    inputs: [
+      ['segmentReceipts', 'segment receipt'],
+      ['journal', 'journal'],
+    ],
+    output: ['out', 'file'],
+  },
+  verify: {
+    inputs: [
+      ['receipt', 'receipt'],
+      ['expectedJournal', 'journal'],
+    ],
+  },
+}
+
+/** Rewrites a request's host paths into container paths, adding the binds they need. */
 async function planFor(
   op: string,
   params: Record<string, unknown>,
   plan: MountPlan,
 ): Promise<Record<string, unknown>> {
+  const fields = FILE_FIELDS[op]
+  if (fields === undefined) {
+    throw new InvalidInputError('INVALID_INPUT', `operation ${op} cannot run in a container`)
+  }
   const p = { ...params }
-  switch (op) {
-    case 'capabilities':
-      break
-    case 'image-id':
-      p['program'] = await plan.input(p['program'], 'program')
-      break
-    case 'wrap':
-      p['elf'] = await plan.input(p['elf'], 'ELF')
-      p['out'] = await plan.outputFile(p['out'])
-      break
-    case 'execute':
-      p['program'] = await plan.input(p['program'], 'program')
-      p['input'] = await plan.input(p['input'], 'input')
-      p['outDir'] = await plan.outputDir(p['outDir'])
-      break
-    case 'prove-segment':
-      p['segment'] = await plan.input(p['segment'], 'segment')
-      p['out'] = await plan.outputFile(p['out'])
-      break
-    case 'lift':
-      p['receipt'] = await plan.input(p['receipt'], 'receipt')
-      p['out'] = await plan.outputFile(p['out'])
-      break
-    case 'join':
-      p['left'] = await plan.input(p['left'], 'receipt')
-      p['right'] = await plan.input(p['right'], 'receipt')
-      p['out'] = await plan.outputFile(p['out'])
-      break
-    case 'assemble': {
-      const receipts = Array.isArray(p['segmentReceipts'])
-        ? (p['segmentReceipts'] as unknown[])
-        : []
+  for (const [field, what] of fields.inputs) {
+    const value = p[field]
+    if (value === undefined) continue // optional fields; the worker reports missing required ones
+    if (Array.isArray(value)) {
       const inside: string[] = []
-      for (const receipt of receipts) inside.push(await plan.input(receipt, 'segment receipt'))
-      p['segmentReceipts'] = inside
-      p['journal'] = await plan.input(p['journal'], 'journal')
-      p['out'] = await plan.outputFile(p['out'])
-      break
+      for (const item of value as unknown[]) inside.push(await plan.input(item, what))
+      p[field] = inside
+    } else {
+      p[field] = await plan.input(value, what)
     }
-    case 'verify':
-      p['receipt'] = await plan.input(p['receipt'], 'receipt')
-      if (p['expectedJournal'] !== undefined)
-        p['expectedJournal'] = await plan.input(p['expectedJournal'], 'journal')
-      break
-    default:
-      throw new InvalidInputError('INVALID_INPUT', `operation ${op} cannot run in a container`)
+  }
+  if (fields.output !== undefined) {
+    const [field, kind] = fields.output
+    p[field] = kind === 'dir' ? await plan.outputDir(p[field]) : await plan.outputFile(p[field])
   }
   return p
 }
