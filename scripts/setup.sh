@@ -22,6 +22,12 @@ fi
 
 bash "$ROOT/scripts/build-worker.sh"
 bash "$ROOT/scripts/build-guests.sh"
+# A real Bee (Swarm) node for the storage-swarm tests, built from the Go module proxy.
+if command -v go >/dev/null; then
+  bash "$ROOT/plugins/storage-swarm/scripts/install-bee.sh" || say "Bee build failed: the Swarm plugin's node tests will skip"
+else
+  say "go not found: the Swarm plugin's node tests will skip (they need a Bee binary)"
+fi
 # Container mode: Podman's Docker-compatible service (unless Docker answers) and the worker image.
 bash "$ROOT/scripts/build-container.sh"
 say "setup complete"

@@ -32,6 +32,12 @@ export interface SegmentInfo {
   /** Path of the serialized segment (risc0's own serde form, bincode). */
   readonly path: string
   readonly bytes: number
+  /**
+   * Digest of the claim a valid receipt of this segment must carry (pre- and post-state, exit
+   * code, input, output), computed from the execution itself. Only a receipt that verifies and
+   * carries exactly this claim proves this segment.
+   */
+  readonly claimDigest: DigestHex
 }
 
 export interface ExecuteRequest {
@@ -79,6 +85,21 @@ export interface ProveSegmentResult {
   readonly proveMs: number
 }
 
+export interface VerifySegmentRequest {
+  readonly receipt: string
+  /** The claim digest the execution produced for this segment (`SegmentInfo.claimDigest`). */
+  readonly expectedClaim: DigestHex
+  /** The segment index the receipt must be for. */
+  readonly index: number
+  readonly signal?: AbortSignal
+}
+
+export interface VerifySegmentResult {
+  readonly index: number
+  readonly claimDigest: DigestHex
+  readonly verifyMs: number
+}
+
 export interface AssembleRequest {
   /** Segment receipts in segment order. */
   readonly segmentReceipts: readonly string[]
@@ -114,6 +135,11 @@ export interface ProverPlugin {
   imageId(program: string): Promise<DigestHex>
   execute(request: ExecuteRequest): Promise<ExecuteResult>
   proveSegment(request: ProveSegmentRequest): Promise<ProveSegmentResult>
+  /**
+   * Checks one segment receipt on its own: its seal verifies, it is for `index`, and its claim
+   * equals `expectedClaim`. Rejects with VerificationError otherwise, naming what differs.
+   */
+  verifySegment(request: VerifySegmentRequest): Promise<VerifySegmentResult>
   /** Segment receipt to succinct receipt; UnavailableError without the recursion circuit. */
   lift(request: { receipt: string; out: string; signal?: AbortSignal }): Promise<ReceiptFile>
   /** Two adjacent succinct receipts to one; UnavailableError without the recursion circuit. */

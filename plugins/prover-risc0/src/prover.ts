@@ -13,6 +13,8 @@ import type {
   SegmentInfo,
   VerifyRequest,
   VerifyResult,
+  VerifySegmentRequest,
+  VerifySegmentResult,
 } from '@wholesum/plugin-api'
 import type { WorkerRequester } from './worker-client.ts'
 
@@ -71,6 +73,15 @@ export class Risc0Prover implements ProverPlugin {
       'prove-segment',
       { segment, out },
       { signal, timeoutMs: this.#limits.proveTimeoutMs },
+    )
+  }
+
+  async verifySegment(request: VerifySegmentRequest): Promise<VerifySegmentResult> {
+    const { receipt, expectedClaim, index, signal } = request
+    return this.#worker.request<VerifySegmentResult>(
+      'verify-segment',
+      { receipt, expectedClaim, index },
+      { signal },
     )
   }
 

@@ -1,4 +1,5 @@
-// A put that fails half way leaves nothing pinned: the pin is taken only after the whole import.
+// A put that fails half way leaves nothing pinned (the pin is taken only after the whole import)
+// and none of the blocks it wrote (it deletes them).
 
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -39,6 +40,7 @@ test('a source that fails after 3 MiB rejects the put and pins nothing', async (
   }
   await assert.rejects(store.put(failing(), { pin: true }), /the uploader vanished/)
   assert.deepEqual(await pinned(), [])
+  assert.deepEqual(store.usage(), { usedBytes: 0, blocks: 0, quotaBytes: undefined })
 })
 
 test('a put aborted half way rejects with AbortError and pins nothing', async () => {
@@ -51,6 +53,7 @@ test('a put aborted half way rejects with AbortError and pins nothing', async ()
   }
   await assert.rejects(store.put(slow(), { pin: true, signal: controller.signal }), AbortError)
   assert.deepEqual(await pinned(), [])
+  assert.deepEqual(store.usage(), { usedBytes: 0, blocks: 0, quotaBytes: undefined })
 })
 
 test('a put that completes with pin: true is the only pin', async () => {

@@ -9,12 +9,16 @@ import { createLogger, parseLogLevel } from '../log/logger.ts'
 import { proveLocally } from '../jobs/local-prove.ts'
 import { DEFAULT_PO2 } from '../jobs/limits.ts'
 import { plainProgress, ttyProgress } from './progress.ts'
+import { devnet } from './devnet.ts'
+import { parseNodeArgs, runNode } from './node.ts'
 
 const USAGE = `wholesum: verifiable computing with RISC Zero, headless
 
 usage:
   wholesum prove --local <program> --input <file> [--po2 N] [--out DIR] [--image-id HEX] [--keep-segments] [--json]
   wholesum verify <receipt> --image-id <hex> [--journal <file>] [--json]
+  wholesum devnet [--provers N] [--program P] [--input F] [--po2 N] [--out DIR] [--liar corrupt|wrong-segment] [--json]
+  wholesum node --role bootstrap|prover [--listen MULTIADDR] [--bootstrap MULTIADDR]
   wholesum image-id <program>
   wholesum capabilities
   wholesum plugins list | install <folder|.tgz> | enable <name> | disable <name> | uninstall <name>
@@ -174,6 +178,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   let core: Core | undefined
   try {
+    // The devnet opens its own cores (one home per node); it needs none here.
+    if (command === 'devnet') return await devnet(rest)
     // The CLI's own lines are the progress view; structured logs only from warnings up, unless asked.
     core = await openCore({
       logger: createLogger({ level: parseLogLevel(process.env['WHOLESUM_LOG'] ?? 'warn') }),
@@ -195,6 +201,8 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT.ok
       case 'plugins':
         return await plugins(core, rest)
+      case 'node':
+        return await runNode(core, parseNodeArgs(rest))
       default:
         throw new UsageError(`unknown command ${command}`)
     }

@@ -134,6 +134,12 @@ export async function proveLocally(
       out,
       ...(signal !== undefined ? { signal } : {}),
     })
+    // The receipt must prove exactly the claim the execution recorded for this segment.
+    if (result.claimDigest !== segment.claimDigest) {
+      throw new VerificationError(
+        `segment ${segment.index} receipt proves claim ${result.claimDigest}, not the executed ${segment.claimDigest}`,
+      )
+    }
     segmentProofs.push(result)
     await record({ type: 'segment-proved', result, total })
   }

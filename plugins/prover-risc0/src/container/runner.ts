@@ -91,6 +91,7 @@ const FILE_FIELDS: Readonly<Record<string, FileFields>> = {
     output: ['outDir', 'dir'],
   },
   'prove-segment': { inputs: [['segment', 'segment']], output: ['out', 'file'] },
+  'verify-segment': { inputs: [['receipt', 'receipt']] },
   lift: { inputs: [['receipt', 'receipt']], output: ['out', 'file'] },
   join: {
     inputs: [

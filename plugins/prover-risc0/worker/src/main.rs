@@ -10,6 +10,7 @@
 //! Frames are a 4-byte big-endian length followed by that many bytes of UTF-8 JSON. Blobs never
 //! travel in frames: requests name file paths. See docs/worker-protocol.md.
 
+mod claims;
 mod ops;
 mod protocol;
 

@@ -17,7 +17,7 @@ use risc0_zkvm::{
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::protocol;
+use crate::{claims, protocol};
 
 pub const RISC0_VERSION: &str = "3.0.6";
 const ELF_MAGIC: &[u8] = b"\x7fELF";
@@ -88,6 +88,12 @@ enum Request {
         segment: PathBuf,
         out: PathBuf,
     },
+    #[serde(rename_all = "camelCase")]
+    VerifySegment {
+        receipt: PathBuf,
+        expected_claim: String,
+        index: u32,
+    },
     Lift {
         receipt: PathBuf,
         out: PathBuf,
@@ -125,6 +131,9 @@ pub fn dispatch(id: u64, request: Value) -> OpResult {
             execute(id, &program, &input, po2, &out_dir, max_cycles)
         }
         Request::ProveSegment { segment, out } => prove_segment(&segment, &out),
+        Request::VerifySegment { receipt, expected_claim, index } => {
+            verify_segment(&receipt, &expected_claim, index)
+        }
         Request::Lift { receipt, out } => lift(&receipt, &out),
         Request::Join { left, right, out } => join(&left, &right, &out),
         Request::Assemble { segment_receipts, journal, out } => {
@@ -221,11 +230,14 @@ pub fn image_id_cli(program: &str) -> anyhow::Result<()> {
 // ---- execute ------------------------------------------------------------------------------
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct SegmentInfo {
     index: u32,
     po2: usize,
     path: PathBuf,
     bytes: usize,
+    /// The digest of the claim a receipt of this segment must prove.
+    claim_digest: String,
 }
 
 /// Segments stay on disk; the session only needs to know where.
@@ -284,7 +296,14 @@ fn execute(
                 let path = out_dir.join(format!("segment-{:05}.bin", segment.index));
                 let bytes = bincode::serialize(&segment)?;
                 fs::write(&path, &bytes)?;
-                let info = SegmentInfo { index: segment.index, po2: segment.po2(), path: path.clone(), bytes: bytes.len() };
+                let (_, claim) = claims::expected_claim(&bytes)?;
+                let info = SegmentInfo {
+                    index: segment.index,
+                    po2: segment.po2(),
+                    path: path.clone(),
+                    bytes: bytes.len(),
+                    claim_digest: digest_hex(&claim.digest()),
+                };
                 protocol::emit_event(id, "segment", &info);
                 segments.push(info);
                 Ok(Box::new(SegmentOnDisk(path)))
@@ -332,6 +351,33 @@ fn prove_segment(segment_path: &Path, out: &Path) -> OpResult {
         "bytes": bytes.len(),
         "claimDigest": digest_hex(&receipt.claim.digest()),
         "proveMs": prove_ms,
+    }))
+}
+
+/// A segment receipt is accepted only if its seal verifies, it is for the expected index, and it
+/// proves exactly the claim the client's own execution recorded for that index.
+fn verify_segment(receipt_path: &Path, expected_claim: &str, index: u32) -> OpResult {
+    let started = Instant::now();
+    let receipt: SegmentReceipt = read_bincode(receipt_path, "a segment receipt")?;
+    if receipt.index != index {
+        return Err(OpError::verification(format!(
+            "the receipt is for segment {}, not segment {index}",
+            receipt.index
+        )));
+    }
+    receipt
+        .verify_integrity_with_context(&VerifierContext::default())
+        .map_err(|err| OpError::verification(format!("segment {index} receipt does not verify: {err}")))?;
+    let claim_digest = digest_hex(&receipt.claim.digest());
+    if claim_digest != expected_claim.to_ascii_lowercase() {
+        return Err(OpError::verification(format!(
+            "segment {index} receipt proves claim {claim_digest}, not the expected {expected_claim}"
+        )));
+    }
+    Ok(json!({
+        "index": receipt.index,
+        "claimDigest": claim_digest,
+        "verifyMs": started.elapsed().as_millis() as u64,
     }))
 }
 

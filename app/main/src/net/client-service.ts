@@ -1,0 +1,819 @@
+// The client's IO adapter: executes a job locally, stores its segments, runs its ClientJob state
+// machine on a clock, and carries out the machine's commands over the wire, storage and the
+// prover plugin (segment and final verification, assembly). Harvests outputs when done.
+
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, writeFile, appendFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import type { CidString, ProverPlugin, SegmentInfo, StoragePlugin } from '@wholesum/plugin-api'
+import { VerificationError, WholesumError } from '@wholesum/plugin-api'
+import type { ComponentLogger } from '../log/logger.ts'
+import { DEFAULT_JOB_LIMITS, type JobLimits } from '../jobs/limits.ts'
+import { validateInput, validatePo2, validateProgram } from '../jobs/validate.ts'
+import { ClientJob, type ClientCommand, type ClientPhase } from '../pipeline/client-job.ts'
+import type { OfferTerms } from '../pipeline/market.ts'
+import { Bitfield } from '../protocol/bitfield.ts'
+import { deriveJobId } from '../protocol/job-id.ts'
+import { PROTOCOLS, TOPICS, type Message, type MessageType } from '../protocol/messages.ts'
+import { fetchToFile, putFile } from './transfer.ts'
+import type { Wire } from './wire.ts'
+import type { JobStore, JobStatus, JsonObject } from '../store/index.ts'
+import type { ClientJobConfig, ClientJobSnapshot } from '../pipeline/client-job.ts'
+import type { NeedBody } from '../protocol/messages.ts'
+
+export interface SubmitRequest {
+  readonly program: string
+  readonly input: string
+  readonly po2: number
+  readonly rewardPerSegment: bigint
+  /** How long the job may take before it fails (ms). */
+  readonly timeoutMs: number
+  readonly maxProvers: number
+  readonly minMemoryMiB?: number
+  readonly limits?: JobLimits
+  readonly onEvent?: (event: ClientEvent) => void
+}
+
+export type ClientEvent =
+  | {
+      readonly type: 'executed'
+      readonly jobId: string
+      readonly segments: number
+      readonly cycles: number
+    }
+  | { readonly type: 'stored'; readonly jobId: string; readonly manifestCid: string }
+  | {
+      readonly type: 'phase'
+      readonly jobId: string
+      readonly phase: ClientPhase
+      readonly reason?: string
+    }
+  | { readonly type: 'deal'; readonly jobId: string; readonly prover: string }
+  | {
+      readonly type: 'claim'
+      readonly jobId: string
+      readonly prover: string
+      readonly index: number
+    }
+  | {
+      readonly type: 'credit'
+      readonly jobId: string
+      readonly prover: string
+      readonly index: number
+    }
+  | {
+      readonly type: 'strike'
+      readonly jobId: string
+      readonly prover: string
+      readonly index: number
+      readonly reason: string
+    }
+  | {
+      readonly type: 'reopen'
+      readonly jobId: string
+      readonly index: number
+      readonly reason: string
+    }
+
+export interface JobOutcome {
+  readonly jobId: string
+  readonly imageId: string
+  readonly segments: number
+  readonly receiptPath: string
+  readonly journalPath: string
+  readonly cids: {
+    readonly receipt: CidString
+    readonly journal: CidString
+    readonly stdout: CidString
+    readonly stderr: CidString
+    readonly events: CidString
+    readonly manifest: CidString
+  }
+  readonly credits: ReadonlyMap<string, number>
+  readonly strikes: ReadonlyMap<string, number>
+  readonly timings: {
+    readonly executeMs: number
+    readonly networkMs: number
+    readonly totalMs: number
+  }
+}
+
+export interface ClientServiceOptions {
+  readonly wire: Wire
+  readonly storage: StoragePlugin
+  readonly prover: ProverPlugin
+  readonly logger: ComponentLogger
+  readonly workDir: string
+  readonly tickMs?: number
+  readonly offerWindowMs?: number
+  readonly bitfieldIntervalMs?: number
+  readonly claimTtlMs?: number
+  readonly maxStrikes?: number
+  readonly clock?: () => number
+  /** Where jobs, segments, deals and events persist; a restarted client resumes from it. */
+  readonly store?: JobStore
+}
+
+/** What `extra` holds for a client job: enough to rebuild its RunningJob after a restart. */
+interface PersistedClientJob {
+  readonly dir: string
+  readonly segments: readonly SegmentInfo[]
+  readonly journalPath: string
+  readonly stdoutPath: string
+  readonly stderrPath: string
+  readonly need: NeedBody
+  readonly config: Omit<ClientJobConfig, 'need'> & {
+    readonly need: Omit<ClientJobConfig['need'], 'rewardPerSegment'> & {
+      readonly rewardPerSegment: string
+    }
+  }
+  readonly snapshot: ClientJobSnapshot
+  readonly receiptFiles: Readonly<Record<string, string>>
+  readonly startedAt: number
+  readonly executeMs: number
+}
+
+/** The manifest provers fetch by CID: where each segment is, and the claim it must prove. */
+export interface JobManifest {
+  readonly v: 1
+  readonly jobId: string
+  readonly imageId: string
+  readonly po2: number
+  readonly segments: readonly { readonly cid: CidString; readonly claimDigest: string }[]
+}
+
+interface RunningJob {
+  readonly id: string
+  readonly machine: ClientJob
+  readonly dir: string
+  readonly imageId: string
+  readonly manifestCid: string
+  readonly segments: readonly SegmentInfo[]
+  readonly journalPath: string
+  readonly stdoutPath: string
+  readonly stderrPath: string
+  needBody: NeedBody
+  readonly receiptFiles: Map<number, string>
+  readonly startedAt: number
+  readonly executeMs: number
+  readonly onEvent: (event: ClientEvent) => void
+  readonly settle: { resolve: (o: JobOutcome) => void; reject: (e: Error) => void }
+  /** Offers waiting for the offer window to close, by offer ID. */
+  readonly answers: Map<string, (reply: { type: MessageType; body: unknown }) => void>
+}
+
+function statusOf(phase: ClientPhase): JobStatus {
+  switch (phase) {
+    case 'negotiating':
+    case 'proving':
+      return 'proving'
+    default:
+      return phase
+  }
+}
+
+export class ClientService {
+  private readonly options: ClientServiceOptions
+  private readonly jobs = new Map<string, RunningJob>()
+  private timer: ReturnType<typeof setInterval> | undefined
+  private readonly clock: () => number
+  private offerSeq = 0
+
+  constructor(options: ClientServiceOptions) {
+    this.options = options
+    this.clock = options.clock ?? Date.now
+  }
+
+  async start(): Promise<void> {
+    const { wire } = this.options
+    await wire.handle(PROTOCOLS.offer, (m, from) => this.onOffer(m, from))
+    await wire.handle(PROTOCOLS.claim, async (m, from) => this.onClaim(m, from))
+    await wire.handle(PROTOCOLS.proof, async (m, from) => this.onProof(m, from))
+    await wire.handle(PROTOCOLS.status, async (m) => this.onStatus(m))
+    this.timer = setInterval(() => this.tickAll(), this.options.tickMs ?? 250)
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    for (const job of this.jobs.values()) {
+      job.settle.reject(
+        new WholesumError('ABORTED', `client stopped before job ${job.id} finished`),
+      )
+    }
+    this.jobs.clear()
+  }
+
+  /** Executes, stores and announces a job; resolves once its final receipt verified locally. */
+  async submit(request: SubmitRequest): Promise<JobOutcome> {
+    const { prover, storage, wire } = this.options
+    const limits = request.limits ?? DEFAULT_JOB_LIMITS
+    const startedAt = this.clock()
+    validatePo2(request.po2, limits)
+    await validateProgram(request.program, limits)
+    await validateInput(request.input, limits)
+    const imageId = await prover.imageId(request.program)
+    const programCid = await putFile(storage, request.program)
+    const inputCid = await putFile(storage, request.input)
+    const nonce = randomBytes(32).toString('hex')
+    const jobId = deriveJobId({ clientPeerId: wire.node.peerId, nonce, imageId, inputCid })
+    const dir = resolve(this.options.workDir, 'jobs', jobId)
+    await mkdir(join(dir, 'receipts'), { recursive: true })
+    const onEvent = request.onEvent ?? (() => {})
+
+    const execution = await prover.execute({
+      program: request.program,
+      input: request.input,
+      po2: request.po2,
+      outDir: join(dir, 'segments'),
+      maxCycles: limits.maxCycles,
+    })
+    onEvent({
+      type: 'executed',
+      jobId,
+      segments: execution.segments.length,
+      cycles: execution.totalCycles,
+    })
+    const manifest: JobManifest = {
+      v: 1,
+      jobId,
+      imageId,
+      po2: request.po2,
+      segments: await Promise.all(
+        execution.segments.map(async (s) => ({
+          cid: await putFile(storage, s.path),
+          claimDigest: s.claimDigest,
+        })),
+      ),
+    }
+    const manifestCid = await storage.put(new TextEncoder().encode(JSON.stringify(manifest)), {
+      pin: true,
+    })
+    onEvent({ type: 'stored', jobId, manifestCid })
+    const deadline = this.clock() + request.timeoutMs
+    const needBody = {
+      jobId,
+      nonce,
+      imageId,
+      inputCid,
+      programCid,
+      segments: execution.segments.length,
+      po2: request.po2,
+      rewardPerSegment: request.rewardPerSegment.toString(),
+      deadline,
+      requirements: {
+        minMemoryMiB: request.minMemoryMiB ?? 1024,
+        proverKind: 'risc0' as const,
+        recursion: false,
+      },
+      clientAddrs: wire.node.addresses().slice(0, 8),
+    }
+    const machine = new ClientJob({
+      need: {
+        jobId,
+        segments: execution.segments.length,
+        po2: request.po2,
+        rewardPerSegment: request.rewardPerSegment,
+        deadline,
+        requirements: needBody.requirements,
+      },
+      policy: { maxProvers: request.maxProvers },
+      offerWindowMs: this.options.offerWindowMs ?? 1500,
+      needIntervalMs: 3000,
+      bitfieldIntervalMs: this.options.bitfieldIntervalMs ?? 2000,
+      claimTtlMs: this.options.claimTtlMs ?? 60_000,
+      maxStrikes: this.options.maxStrikes ?? 2,
+    })
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2))
+    this.options.store?.createJob(
+      {
+        jobId,
+        role: 'client',
+        imageId,
+        programCid,
+        inputCid,
+        manifestCid,
+        po2: request.po2,
+        segments: execution.segments.length,
+        status: 'proving',
+        rewardPerSegment: request.rewardPerSegment.toString(),
+        deadline,
+        nonce,
+      },
+      manifest.segments.map((s, idx) => ({ idx, segmentCid: s.cid, expectedClaim: s.claimDigest })),
+    )
+    return await new Promise<JobOutcome>((resolvePromise, rejectPromise) => {
+      const job: RunningJob = {
+        id: jobId,
+        machine,
+        dir,
+        imageId,
+        manifestCid,
+        segments: execution.segments,
+        journalPath: execution.journalPath,
+        stdoutPath: execution.stdoutPath,
+        stderrPath: execution.stderrPath,
+        needBody: needBody as RunningJob['needBody'],
+        receiptFiles: new Map(),
+        startedAt,
+        executeMs: execution.executeMs,
+        onEvent,
+        settle: { resolve: resolvePromise, reject: rejectPromise },
+        answers: new Map(),
+      }
+      this.jobs.set(jobId, job)
+      this.run(job, machine.start(this.clock()))
+    })
+  }
+
+  /**
+   * Picks up every unfinished client job from the store after a restart: the state machine is
+   * rebuilt from its last snapshot, the need is announced again with this node's current
+   * addresses, and dealt provers carry on. `onDone` receives each job's outcome.
+   */
+  resume(
+    onDone: (outcome: JobOutcome | Error) => void,
+    onEvent: (event: ClientEvent) => void = () => {},
+  ): string[] {
+    const store = this.options.store
+    if (store === undefined) return []
+    const resumed: string[] = []
+    for (const record of store.listJobs({
+      role: 'client',
+      status: ['proving', 'assembling', 'verifying'],
+    })) {
+      const saved = record.extra as unknown as PersistedClientJob
+      if (saved.snapshot === undefined) continue
+      const config: ClientJobConfig = {
+        ...saved.config,
+        need: {
+          ...saved.config.need,
+          rewardPerSegment: BigInt(saved.config.need.rewardPerSegment),
+        },
+      }
+      const machine = new ClientJob(config, saved.snapshot)
+      const job: RunningJob = {
+        id: record.jobId,
+        machine,
+        dir: saved.dir,
+        imageId: record.imageId,
+        manifestCid: record.manifestCid!,
+        segments: saved.segments,
+        journalPath: saved.journalPath,
+        stdoutPath: saved.stdoutPath,
+        stderrPath: saved.stderrPath,
+        needBody: { ...saved.need, clientAddrs: this.options.wire.node.addresses().slice(0, 8) },
+        receiptFiles: new Map(Object.entries(saved.receiptFiles).map(([i, f]) => [Number(i), f])),
+        startedAt: saved.startedAt,
+        executeMs: saved.executeMs,
+        onEvent,
+        settle: { resolve: (o) => onDone(o), reject: (e) => onDone(e) },
+        answers: new Map(),
+      }
+      this.jobs.set(job.id, job)
+      store.appendEvent(job.id, 'resumed', {
+        proved: machine.stage.proved,
+        total: machine.stage.total,
+      })
+      // Announce again: provers learn our new addresses; then carry on where the snapshot left off.
+      this.run(job, [{ type: 'publish-need' }, ...machine.tick(this.clock())])
+      resumed.push(job.id)
+    }
+    return resumed
+  }
+
+  /** Writes what the commands changed, before any reply that depends on it leaves this node. */
+  private persist(job: RunningJob, commands: readonly ClientCommand[]): void {
+    const store = this.options.store
+    if (store === undefined) return
+    const now = this.clock()
+    const changed = commands.some(
+      (c) =>
+        c.type !== 'publish-need' &&
+        c.type !== 'publish-bitfield' &&
+        c.type !== 'verify-segment' &&
+        c.type !== 'assemble' &&
+        c.type !== 'verify-final',
+    )
+    if (!changed) return
+    store.transaction(() => {
+      for (const command of commands) {
+        switch (command.type) {
+          case 'answer-offer':
+            if (command.deal) {
+              store.upsertDeal({
+                jobId: job.id,
+                prover: command.prover,
+                pricePerSegment: (command.pricePerSegment ?? 0n).toString(),
+                signedAt: now,
+                expires: job.machine.config.need.deadline,
+              })
+            }
+            break
+          case 'credit':
+            store.markProved(job.id, command.index, {
+              receiptCid: command.receiptCid,
+              prover: command.prover,
+              at: now,
+            })
+            store.addReceipt({
+              receiptCid: command.receiptCid,
+              jobId: job.id,
+              kind: 'segment',
+              idx: command.index,
+              prover: command.prover,
+              verified: true,
+            })
+            break
+          case 'strike':
+            if (store.getDeals(job.id).some((d) => d.prover === command.prover))
+              store.strike(job.id, command.prover, command.index)
+            break
+          case 'reopen':
+            store.updateSegment(job.id, command.index, {
+              status: 'open',
+              claimedBy: null,
+              claimExpires: null,
+            })
+            break
+          case 'phase':
+            store.updateJob(job.id, {
+              status: statusOf(command.phase),
+              ...(command.reason !== undefined ? { error: command.reason } : {}),
+            })
+            break
+          default:
+            break
+        }
+        if (command.type !== 'publish-bitfield' && command.type !== 'publish-need') {
+          store.appendEvent(
+            job.id,
+            command.type,
+            JSON.parse(
+              JSON.stringify(command, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+            ) as JsonObject,
+            now,
+          )
+        }
+      }
+      const extra: PersistedClientJob = {
+        dir: job.dir,
+        segments: job.segments,
+        journalPath: job.journalPath,
+        stdoutPath: job.stdoutPath,
+        stderrPath: job.stderrPath,
+        need: job.needBody,
+        config: {
+          ...job.machine.config,
+          need: {
+            ...job.machine.config.need,
+            rewardPerSegment: job.machine.config.need.rewardPerSegment.toString(),
+          },
+        },
+        snapshot: job.machine.snapshot(),
+        receiptFiles: Object.fromEntries([...job.receiptFiles].map(([i, f]) => [String(i), f])),
+        startedAt: job.startedAt,
+        executeMs: job.executeMs,
+      }
+      store.updateJob(job.id, { extra: JSON.parse(JSON.stringify(extra)) as JsonObject })
+    })
+  }
+
+  private tickAll(): void {
+    const now = this.clock()
+    for (const job of this.jobs.values()) this.run(job, job.machine.tick(now))
+  }
+
+  private run(job: RunningJob, commands: readonly ClientCommand[]): void {
+    try {
+      this.persist(job, commands)
+    } catch (err) {
+      this.options.logger.error('job store write failed', {
+        jobId: job.id,
+        error: (err as Error).message,
+      })
+    }
+    for (const command of commands) {
+      this.record(job, command)
+      switch (command.type) {
+        case 'publish-need':
+          void this.options.wire
+            .publish(TOPICS.need, 'need', job.needBody)
+            .catch((err) => this.warn(job, 'need not published', err))
+          break
+        case 'answer-offer': {
+          const answer = job.answers.get(command.offerId)
+          job.answers.delete(command.offerId)
+          if (command.deal) job.onEvent({ type: 'deal', jobId: job.id, prover: command.prover })
+          answer?.(
+            command.deal
+              ? {
+                  type: 'deal',
+                  body: {
+                    jobId: job.id,
+                    prover: command.prover,
+                    pricePerSegment: (command.pricePerSegment ?? 0n).toString(),
+                    manifestCid: job.manifestCid,
+                    expires: job.machine.config.need.deadline,
+                  },
+                }
+              : { type: 'decline', body: { jobId: job.id, reason: command.reason ?? 'declined' } },
+          )
+          break
+        }
+        case 'publish-bitfield': {
+          const bits = new Bitfield(job.segments.length)
+          for (const i of command.indexes) bits.set(i)
+          void this.options.wire
+            .publish(TOPICS.pipeline, 'bitfield', {
+              jobId: job.id,
+              stage: 'prove',
+              round: 0,
+              total: job.segments.length,
+              bits: bits.toBytes(),
+              endgame: command.endgame,
+            })
+            .catch((err) => this.warn(job, 'bit field not published', err))
+          break
+        }
+        case 'verify-segment':
+          void this.verifySegment(job, command.prover, command.index, command.receiptCid)
+          break
+        case 'credit':
+          job.onEvent({
+            type: 'credit',
+            jobId: job.id,
+            prover: command.prover,
+            index: command.index,
+          })
+          break
+        case 'strike':
+          job.onEvent({
+            type: 'strike',
+            jobId: job.id,
+            prover: command.prover,
+            index: command.index,
+            reason: command.reason,
+          })
+          break
+        case 'reopen':
+          job.onEvent({
+            type: 'reopen',
+            jobId: job.id,
+            index: command.index,
+            reason: command.reason,
+          })
+          break
+        case 'assemble':
+          void this.assemble(job, command.receipts)
+          break
+        case 'verify-final':
+          void this.verifyFinal(job)
+          break
+        case 'phase':
+          job.onEvent({
+            type: 'phase',
+            jobId: job.id,
+            phase: command.phase,
+            ...(command.reason !== undefined ? { reason: command.reason } : {}),
+          })
+          if (command.phase === 'failed') {
+            this.jobs.delete(job.id)
+            job.settle.reject(
+              new WholesumError(
+                'EXECUTION_FAILED',
+                `job ${job.id} failed: ${command.reason ?? 'unknown'}`,
+              ),
+            )
+          }
+          break
+        default:
+          break
+      }
+    }
+  }
+
+  private record(job: RunningJob, command: ClientCommand): void {
+    if (command.type === 'publish-bitfield' || command.type === 'publish-need') return
+    const line = JSON.stringify(
+      { at: new Date(this.clock()).toISOString(), ...command },
+      (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
+    )
+    void appendFile(join(job.dir, 'events.jsonl'), line + '\n').catch(() => {})
+  }
+
+  private async verifySegment(
+    job: RunningJob,
+    prover: string,
+    index: number,
+    receiptCid: string,
+  ): Promise<void> {
+    const expected = job.segments[index]!.claimDigest
+    const file = join(
+      job.dir,
+      'receipts',
+      `segment-${String(index).padStart(5, '0')}-${receiptCid}.receipt`,
+    )
+    let outcome: { ok: true } | { ok: false; reason: string }
+    try {
+      await fetchToFile(this.options.storage, receiptCid, file, { maxBytes: 64 * 1024 * 1024 })
+      await this.options.prover.verifySegment({ receipt: file, expectedClaim: expected, index })
+      outcome = { ok: true }
+    } catch (err) {
+      outcome = { ok: false, reason: (err as Error).message }
+      this.options.logger.warn('segment receipt rejected', {
+        jobId: job.id,
+        index,
+        prover,
+        receiptCid,
+        reason: outcome.reason,
+      })
+    }
+    if (!this.jobs.has(job.id)) return
+    // Only the first verified delivery is kept; a later duplicate's file is not used.
+    const commands = job.machine.segmentVerified(prover, index, receiptCid, outcome, this.clock())
+    if (outcome.ok && commands.some((c) => c.type === 'credit')) job.receiptFiles.set(index, file)
+    this.run(job, commands)
+  }
+
+  private async assemble(job: RunningJob, receipts: readonly string[]): Promise<void> {
+    let outcome: { ok: true } | { ok: false; reason: string }
+    try {
+      const files = receipts.map((_cid, index) => {
+        const file = job.receiptFiles.get(index)
+        if (file === undefined)
+          throw new VerificationError(`no verified receipt file for segment ${index}`)
+        return file
+      })
+      await this.options.prover.assemble({
+        segmentReceipts: files,
+        journal: job.journalPath,
+        out: join(job.dir, 'receipt.bin'),
+      })
+      outcome = { ok: true }
+    } catch (err) {
+      outcome = { ok: false, reason: (err as Error).message }
+    }
+    this.run(job, job.machine.assembled(outcome))
+  }
+
+  private async verifyFinal(job: RunningJob): Promise<void> {
+    const receiptPath = join(job.dir, 'receipt.bin')
+    try {
+      await this.options.prover.verify({
+        receipt: receiptPath,
+        imageId: job.imageId,
+        expectedJournal: job.journalPath,
+      })
+    } catch (err) {
+      this.run(job, job.machine.finalVerified({ ok: false, reason: (err as Error).message }))
+      return
+    }
+    const commands = job.machine.finalVerified({ ok: true })
+    this.run(job, commands)
+    try {
+      const outcome = await this.harvest(job, receiptPath)
+      this.jobs.delete(job.id)
+      job.settle.resolve(outcome)
+    } catch (err) {
+      this.jobs.delete(job.id)
+      job.settle.reject(err as Error)
+    }
+  }
+
+  /** Outputs go to storage by CID, so anyone with the CIDs can fetch and check them. */
+  private async harvest(job: RunningJob, receiptPath: string): Promise<JobOutcome> {
+    const storage = this.options.storage
+    const journalPath = join(job.dir, 'journal.bin')
+    await writeFile(journalPath, await readFile(job.journalPath))
+    const cids = {
+      receipt: await putFile(storage, receiptPath),
+      journal: await putFile(storage, journalPath),
+      stdout: await putFile(storage, job.stdoutPath),
+      stderr: await putFile(storage, job.stderrPath),
+      events: await putFile(storage, join(job.dir, 'events.jsonl')),
+      manifest: job.manifestCid,
+    }
+    this.options.store?.updateJob(job.id, {
+      receiptCid: cids.receipt,
+      journalCid: cids.journal,
+      stdoutCid: cids.stdout,
+      stderrCid: cids.stderr,
+      logsCid: cids.events,
+    })
+    const now = this.clock()
+    const strikes = new Map<string, number>()
+    for (const p of job.machine.dealtProvers) {
+      const n = job.machine.stage.strikesOf(p)
+      if (n > 0) strikes.set(p, n)
+    }
+    const outcome: JobOutcome = {
+      jobId: job.id,
+      imageId: job.imageId,
+      segments: job.segments.length,
+      receiptPath,
+      journalPath,
+      cids,
+      credits: job.machine.stage.credits(),
+      strikes,
+      timings: {
+        executeMs: job.executeMs,
+        networkMs: now - job.startedAt - job.executeMs,
+        totalMs: now - job.startedAt,
+      },
+    }
+    await writeFile(
+      join(job.dir, 'job.json'),
+      JSON.stringify(
+        {
+          ...outcome,
+          credits: Object.fromEntries(outcome.credits),
+          strikes: Object.fromEntries(strikes),
+        },
+        null,
+        2,
+      ) + '\n',
+    )
+    return outcome
+  }
+
+  private async onOffer(
+    message: Message,
+    from: string,
+  ): Promise<{ type: MessageType; body: unknown }> {
+    if (message.type !== 'offer')
+      return { type: 'decline', body: { jobId: '0'.repeat(64), reason: 'expected an offer' } }
+    const body = message.body
+    const job = this.jobs.get(body.jobId)
+    if (job === undefined)
+      return { type: 'decline', body: { jobId: body.jobId, reason: 'unknown job' } }
+    const terms: OfferTerms = {
+      pricePerSegment: BigInt(body.pricePerSegment),
+      capacity: body.capacity,
+      hardware: body.hardware,
+      hz: body.benchmark.hz,
+      recursion: body.recursion,
+    }
+    const offerId = `offer-${this.offerSeq++}`
+    const reply = new Promise<{ type: MessageType; body: unknown }>((resolveReply) => {
+      job.answers.set(offerId, resolveReply)
+    })
+    this.run(job, job.machine.offer(offerId, from, terms, this.clock()))
+    return await reply
+  }
+
+  private onClaim(message: Message, from: string): { type: MessageType; body: unknown } {
+    if (message.type !== 'claim')
+      return { type: 'decline', body: { jobId: '0'.repeat(64), reason: 'expected a claim' } }
+    const { jobId, index } = message.body
+    const job = this.jobs.get(jobId)
+    if (job === undefined) return { type: 'decline', body: { jobId, reason: 'unknown job' } }
+    const reply = job.machine.claim(from, index, this.clock())
+    if (reply.granted) job.onEvent({ type: 'claim', jobId, prover: from, index })
+    return {
+      type: 'claim-ack',
+      body: { jobId, index, granted: reply.granted, ttlMs: reply.granted ? reply.ttlMs : 0 },
+    }
+  }
+
+  private onProof(message: Message, from: string): { type: MessageType; body: unknown } {
+    if (message.type !== 'proof')
+      return { type: 'decline', body: { jobId: '0'.repeat(64), reason: 'expected a proof notice' } }
+    const { jobId, index, receiptCid } = message.body
+    const job = this.jobs.get(jobId)
+    if (job === undefined) return { type: 'decline', body: { jobId, reason: 'unknown job' } }
+    const { reply, commands } = job.machine.proof(from, index, receiptCid)
+    this.run(job, commands)
+    return {
+      type: 'proof-ack',
+      body: reply.accepted
+        ? { jobId, index, accepted: true }
+        : { jobId, index, accepted: false, reason: reply.reason },
+    }
+  }
+
+  private onStatus(message: Message): { type: MessageType; body: unknown } {
+    if (message.type !== 'status')
+      return {
+        type: 'decline',
+        body: { jobId: '0'.repeat(64), reason: 'expected a status request' },
+      }
+    const job = this.jobs.get(message.body.jobId)
+    if (job === undefined)
+      return { type: 'decline', body: { jobId: message.body.jobId, reason: 'unknown job' } }
+    const phase = job.machine.phase
+    return {
+      type: 'status-reply',
+      body: {
+        jobId: job.id,
+        stage: phase === 'negotiating' || phase === 'proving' ? 'prove' : 'verify',
+        done: job.machine.stage.proved,
+        total: job.machine.stage.total,
+        state: phase === 'done' ? 'done' : phase === 'failed' ? 'failed' : 'running',
+      },
+    }
+  }
+
+  private warn(job: RunningJob, what: string, err: unknown): void {
+    this.options.logger.warn(what, { jobId: job.id, error: (err as Error).message })
+  }
+}

@@ -1,0 +1,546 @@
+// The prover's IO adapter: listens for needs and bit fields, runs the ProverAgent state machine,
+// and carries out its commands: offers, claims, fetching segments by CID, proving through the
+// prover plugin, storing receipts and sending proof notices straight to the client.
+
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { isWholesumError, type ProverPlugin, type StoragePlugin } from '@wholesum/plugin-api'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { ComponentLogger } from '../log/logger.ts'
+import type { NeedTerms, OfferTerms, ProverSettings } from '../pipeline/market.ts'
+import { ProverAgent, type AgentCommand } from '../pipeline/prover-agent.ts'
+import { Bitfield } from '../protocol/bitfield.ts'
+import { checkJobId } from '../protocol/job-id.ts'
+import { PROTOCOLS, TOPICS, type Message, type NeedBody } from '../protocol/messages.ts'
+import type { JobManifest } from './client-service.ts'
+import { fetchToFile, putFile } from './transfer.ts'
+import type { Wire } from './wire.ts'
+import type { JobStore } from '../store/index.ts'
+
+/**
+ * Fault injection for devnet tests of the client's defences, never set by users: `corrupt`
+ * flips bytes in every receipt before storing it; `wrong-segment` delivers the receipt of one
+ * segment as another's.
+ */
+export type ProverFault = 'corrupt' | 'wrong-segment'
+
+export interface ProverServiceOptions {
+  readonly wire: Wire
+  readonly storage: StoragePlugin
+  readonly prover: ProverPlugin
+  readonly settings: ProverSettings
+  readonly logger: ComponentLogger
+  readonly workDir: string
+  readonly fault?: ProverFault
+  /** Deals and work persist here; a restarted prover resumes its deals and re-sends notices. */
+  readonly store?: JobStore
+  readonly tickMs?: number
+  readonly random?: () => number
+  readonly clock?: () => number
+  readonly onEvent?: (event: ProverEvent) => void
+}
+
+export type ProverEvent =
+  | {
+      readonly type: 'offered'
+      readonly jobId: string
+      readonly dealt: boolean
+      readonly reason?: string
+    }
+  | { readonly type: 'proving'; readonly jobId: string; readonly index: number }
+  | {
+      readonly type: 'proved'
+      readonly jobId: string
+      readonly index: number
+      readonly proveMs: number
+    }
+  | {
+      readonly type: 'answered'
+      readonly jobId: string
+      readonly index: number
+      readonly accepted: boolean
+      readonly reason?: string
+    }
+
+interface DealtJob {
+  need: NeedBody
+  /** The client's peer ID: the need's signer. */
+  readonly client: string
+  manifest?: JobManifest
+  manifestCid?: string
+  /** The last receipt this prover made for the job, for the `wrong-segment` fault. */
+  lastReceipt?: { index: number; cid: string }
+}
+
+export class ProverService {
+  readonly agent: ProverAgent
+  private readonly options: ProverServiceOptions
+  private readonly jobs = new Map<string, DealtJob>()
+  private readonly clock: () => number
+  private readonly random: () => number
+  private timer: ReturnType<typeof setInterval> | undefined
+  private stopped = false
+  private readonly inFlight = new Set<AbortController>()
+  private readonly proveTimes = new Map<string, number>()
+  /** The TTL each granted claim came with: proving renews the claim at a third of it. */
+  private readonly claimTtl = new Map<string, number>()
+
+  constructor(options: ProverServiceOptions) {
+    this.options = options
+    this.agent = new ProverAgent(options.settings)
+    this.clock = options.clock ?? Date.now
+    this.random = options.random ?? Math.random
+  }
+
+  start(): void {
+    this.resume()
+    const { wire } = this.options
+    wire.subscribe(TOPICS.need, (message) => this.onNeed(message))
+    wire.subscribe(TOPICS.pipeline, (message) => this.onBitfield(message))
+    this.timer = setInterval(
+      () => this.run(this.agent.tick(this.clock())),
+      this.options.tickMs ?? 1000,
+    )
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer !== undefined) clearInterval(this.timer)
+    for (const controller of this.inFlight) controller.abort(new Error('prover stopping'))
+  }
+
+  private onNeed(message: Message): void {
+    if (message.type !== 'need') return
+    const need = message.body
+    try {
+      checkJobId(need, message.from)
+    } catch (err) {
+      this.options.logger.warn('need dropped: job ID does not match its contents', {
+        from: message.from,
+        error: (err as Error).message,
+      })
+      return
+    }
+    const terms = toTerms(need)
+    const known = this.jobs.get(need.jobId)
+    if (known === undefined) this.jobs.set(need.jobId, { need, client: message.from })
+    else if (known.client === message.from) {
+      // A need announced again (e.g. by a restarted client) carries its current addresses.
+      known.need = need
+    }
+    this.run(this.agent.need(message.from, terms, this.clock()))
+  }
+
+  private onBitfield(message: Message): void {
+    if (message.type !== 'bitfield' || message.body.stage !== 'prove') return
+    const { jobId, total, bits } = message.body
+    const job = this.jobs.get(jobId)
+    if (job === undefined || job.manifest === undefined) return
+    if (total !== job.manifest.segments.length) return
+    const wanted = Bitfield.fromBytes(bits, total).ones()
+    this.run(this.agent.bitfield(message.from, jobId, wanted, this.clock(), this.random))
+    if (
+      this.agent.jobState(jobId) === 'finished' &&
+      this.options.store?.getJob(jobId)?.status === 'proving'
+    ) {
+      this.storeWork(() => this.options.store?.updateJob(jobId, { status: 'done' }))
+    }
+  }
+
+  private run(commands: readonly AgentCommand[]): void {
+    if (this.stopped) return
+    for (const command of commands) {
+      switch (command.type) {
+        case 'send-offer':
+          void this.sendOffer(command.jobId, command.client, command.offer)
+          break
+        case 'send-claim':
+          void this.sendClaim(command.jobId, command.client, command.index)
+          break
+        case 'prove':
+          void this.prove(command.jobId, command.index)
+          break
+        case 'send-proof':
+          void this.sendProof(command.jobId, command.client, command.index, command.receiptCid)
+          break
+        case 'log':
+          this.options.logger[command.level](command.message, { jobId: command.jobId })
+          break
+      }
+    }
+  }
+
+  private async sendOffer(jobId: string, client: string, offer: OfferTerms): Promise<void> {
+    const job = this.jobs.get(jobId)!
+    try {
+      const reply = await this.options.wire.request(
+        client,
+        PROTOCOLS.offer,
+        'offer',
+        {
+          jobId,
+          pricePerSegment: offer.pricePerSegment.toString(),
+          capacity: offer.capacity,
+          hardware: offer.hardware,
+          benchmark: { hz: offer.hz },
+          recursion: offer.recursion,
+        },
+        { addrs: job.need.clientAddrs },
+      )
+      if (
+        reply.type === 'deal' &&
+        reply.body.jobId === jobId &&
+        reply.body.prover === this.options.wire.node.peerId
+      ) {
+        job.manifestCid = reply.body.manifestCid
+        job.manifest = await this.fetchManifest(jobId, reply.body.manifestCid)
+        this.remember(jobId, job)
+        this.agent.offerAnswered(jobId, true, this.clock())
+        this.options.onEvent?.({ type: 'offered', jobId, dealt: true })
+        this.options.logger.info('deal signed', {
+          jobId,
+          client,
+          segments: job.manifest.segments.length,
+        })
+      } else {
+        const reason = reply.type === 'decline' ? reply.body.reason : `unexpected ${reply.type}`
+        this.agent.offerAnswered(jobId, false, this.clock())
+        this.options.onEvent?.({ type: 'offered', jobId, dealt: false, reason })
+        this.options.logger.info('offer declined', { jobId, reason })
+      }
+    } catch (err) {
+      this.agent.offerAnswered(jobId, false, this.clock())
+      this.options.logger.warn('offer failed', { jobId, client, error: (err as Error).message })
+    }
+  }
+
+  /** A new deal goes to the store before any work on it starts. */
+  private remember(jobId: string, job: DealtJob): void {
+    const store = this.options.store
+    if (store === undefined || store.getJob(jobId) !== undefined) return
+    const need = job.need
+    this.storeWork(() =>
+      store.createJob({
+        jobId,
+        role: 'prover',
+        imageId: need.imageId,
+        programCid: need.programCid,
+        inputCid: need.inputCid,
+        ...(job.manifestCid !== undefined ? { manifestCid: job.manifestCid } : {}),
+        po2: need.po2,
+        segments: need.segments,
+        status: 'proving',
+        rewardPerSegment: need.rewardPerSegment,
+        deadline: need.deadline,
+        nonce: need.nonce,
+        clientPeer: job.client,
+        extra: {
+          need: JSON.parse(
+            JSON.stringify(need, (_k, v) => (v instanceof Uint8Array ? undefined : v)),
+          ),
+        },
+      }),
+    )
+  }
+
+  /**
+   * After a restart: deals from the store are live again; receipts stored but never acknowledged
+   * are announced again; work interrupted mid-proof is marked failed (the client's claim lapses
+   * and the segment re-opens; this prover may pick it again).
+   */
+  private resume(): void {
+    const store = this.options.store
+    if (store === undefined) return
+    const now = this.clock()
+    for (const record of store.listJobs({ role: 'prover', status: ['proving'] })) {
+      const need = (record.extra as { need?: NeedBody }).need
+      if (need === undefined || record.clientPeer === undefined || record.deadline <= now) continue
+      const job: DealtJob = {
+        need,
+        client: record.clientPeer,
+        ...(record.manifestCid !== undefined ? { manifestCid: record.manifestCid } : {}),
+      }
+      this.jobs.set(record.jobId, job)
+      this.agent.restoreDeal(record.clientPeer, toTerms(need), now)
+      void this.fetchManifest(record.jobId, record.manifestCid!)
+        .then((manifest) => {
+          job.manifest = manifest
+        })
+        .catch((err) =>
+          this.options.logger.warn('manifest unavailable after restart', {
+            jobId: record.jobId,
+            error: (err as Error).message,
+          }),
+        )
+      this.options.logger.info('deal resumed', { jobId: record.jobId, client: record.clientPeer })
+    }
+    for (const work of store.pendingWork()) {
+      if (!this.jobs.has(work.jobId)) continue
+      if (work.status === 'proved' && work.receiptCid !== undefined) {
+        this.run(this.agent.resumeDelivery(work.jobId, work.idx, work.receiptCid))
+      } else if (work.status === 'proving') {
+        this.storeWork(() =>
+          store.finishWork(work.jobId, 'prove', work.idx, {
+            status: 'failed',
+            error: 'interrupted by a restart',
+          }),
+        )
+      }
+    }
+  }
+
+  /**
+   * The client is the one peer known to hold the segment. If bitswap gets nothing from it within
+   * the idle timeout (seen after a client restart: the old connection's bitswap state went stale),
+   * the connection is dropped and dialled afresh, and the fetch is tried once more.
+   */
+  private async fetchSegment(
+    job: DealtJob,
+    cid: string,
+    file: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const fetch = (): Promise<number> =>
+      fetchToFile(this.options.storage, cid, file, { maxBytes: 1 << 30, signal, timeoutMs: 20_000 })
+    try {
+      await fetch()
+    } catch (err) {
+      if (signal.aborted || !(isWholesumError(err) && err.code === 'TIMEOUT')) throw err
+      this.options.logger.warn('segment fetch stalled; reconnecting to the client and retrying', {
+        jobId: job.need.jobId,
+        cid,
+      })
+      const libp2p = this.options.wire.node.libp2p
+      const client = peerIdFromString(job.client)
+      await libp2p.hangUp(client).catch(() => {})
+      await libp2p
+        .dial(
+          job.need.clientAddrs.map((a) =>
+            multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${job.client}`),
+          ),
+          { signal },
+        )
+        .catch(() => {})
+      await fetch()
+    }
+  }
+
+  private storeWork(write: () => unknown): void {
+    try {
+      write()
+    } catch (err) {
+      this.options.logger.error('job store write failed', { error: (err as Error).message })
+    }
+  }
+
+  private async fetchManifest(jobId: string, cid: string): Promise<JobManifest> {
+    const dir = join(this.options.workDir, 'jobs', jobId)
+    await mkdir(dir, { recursive: true })
+    const file = join(dir, 'manifest.json')
+    await fetchToFile(this.options.storage, cid, file, { maxBytes: 1 << 26 })
+    const manifest = JSON.parse(await readFile(file, 'utf8')) as JobManifest
+    if (manifest.jobId !== jobId || !Array.isArray(manifest.segments)) {
+      throw new Error(`manifest ${cid} is not for job ${jobId}`)
+    }
+    return manifest
+  }
+
+  private async sendClaim(jobId: string, client: string, index: number): Promise<void> {
+    try {
+      const reply = await this.options.wire.request(
+        client,
+        PROTOCOLS.claim,
+        'claim',
+        { jobId, stage: 'prove', index, round: 0 },
+        { addrs: this.jobs.get(jobId)?.need.clientAddrs ?? [] },
+      )
+      const granted = reply.type === 'claim-ack' && reply.body.index === index && reply.body.granted
+      if (granted) this.claimTtl.set(`${jobId}:${index}`, reply.body.ttlMs)
+      this.run(this.agent.claimAnswered(jobId, index, granted))
+    } catch (err) {
+      this.options.logger.warn('claim failed', { jobId, index, error: (err as Error).message })
+      this.run(this.agent.claimAnswered(jobId, index, false))
+    }
+  }
+
+  private async prove(jobId: string, index: number): Promise<void> {
+    const job = this.jobs.get(jobId)
+    const segment = job?.manifest?.segments[index]
+    if (job === undefined || segment === undefined) {
+      this.run(this.agent.proveFailed(jobId, index, 'no such segment in the manifest'))
+      return
+    }
+    const dir = join(this.options.workDir, 'jobs', jobId)
+    const segmentFile = join(dir, `segment-${index}.bin`)
+    const receiptFile = join(dir, `segment-${index}.receipt`)
+    const controller = new AbortController()
+    this.inFlight.add(controller)
+    const renewal = this.renewClaim(job, index, controller)
+    try {
+      this.options.onEvent?.({ type: 'proving', jobId, index })
+      this.storeWork(() => this.options.store?.startWork(jobId, 'prove', index, this.clock()))
+      await this.fetchSegment(job, segment.cid, segmentFile, controller.signal)
+      const result = await this.options.prover.proveSegment({
+        segment: segmentFile,
+        out: receiptFile,
+        signal: controller.signal,
+      })
+      await rm(segmentFile, { force: true })
+      let deliver = receiptFile
+      if (this.options.fault === 'corrupt') deliver = await corruptCopy(receiptFile)
+      let cid = await putFile(this.options.storage, deliver)
+      if (this.options.fault === 'wrong-segment' && job.lastReceipt !== undefined)
+        cid = job.lastReceipt.cid
+      job.lastReceipt = { index, cid }
+      this.proveTimes.set(`${jobId}:${index}`, result.proveMs)
+      this.options.onEvent?.({ type: 'proved', jobId, index, proveMs: result.proveMs })
+      this.storeWork(() =>
+        this.options.store?.finishWork(jobId, 'prove', index, {
+          status: 'proved',
+          receiptCid: cid,
+        }),
+      )
+      this.run(this.agent.proved(jobId, index, cid))
+    } catch (err) {
+      this.storeWork(() =>
+        this.options.store?.finishWork(jobId, 'prove', index, {
+          status: 'failed',
+          error: (err as Error).message.slice(0, 500),
+        }),
+      )
+      this.run(this.agent.proveFailed(jobId, index, (err as Error).message))
+    } finally {
+      clearInterval(renewal)
+      this.inFlight.delete(controller)
+    }
+  }
+
+  /**
+   * A claim is short-lived so that a vanished prover costs little; a live prover renews it while
+   * it works. If the client refuses the renewal (someone else's receipt was accepted, or the job
+   * ended), the proof in progress is abandoned: its result could no longer be credited.
+   */
+  private renewClaim(
+    job: DealtJob,
+    index: number,
+    controller: AbortController,
+  ): ReturnType<typeof setInterval> {
+    const need = job.need
+    const key = `${need.jobId}:${index}`
+    const every = Math.max(1000, Math.floor((this.claimTtl.get(key) ?? 60_000) / 3))
+    return setInterval(() => {
+      void this.options.wire
+        .request(
+          job.client,
+          PROTOCOLS.claim,
+          'claim',
+          { jobId: need.jobId, stage: 'prove', index, round: 0 },
+          { addrs: job.need.clientAddrs },
+        )
+        .then((reply) => {
+          const granted = reply.type === 'claim-ack' && reply.body.granted
+          if (!granted && !controller.signal.aborted) {
+            this.options.logger.info('claim renewal refused: abandoning the segment', {
+              jobId: need.jobId,
+              index,
+            })
+            controller.abort(new Error(`segment ${index} no longer wanted`))
+          }
+        })
+        .catch((err) => {
+          this.options.logger.warn('claim renewal failed', {
+            jobId: need.jobId,
+            index,
+            error: (err as Error).message,
+          })
+        })
+    }, every)
+  }
+
+  private async sendProof(
+    jobId: string,
+    client: string,
+    index: number,
+    receiptCid: string,
+    attempt = 1,
+  ): Promise<void> {
+    try {
+      const reply = await this.options.wire.request(
+        client,
+        PROTOCOLS.proof,
+        'proof',
+        {
+          jobId,
+          stage: 'prove',
+          index,
+          round: 0,
+          receiptCid,
+          proveMs: this.proveTimes.get(`${jobId}:${index}`) ?? 0,
+        },
+        { addrs: this.jobs.get(jobId)?.need.clientAddrs ?? [] },
+      )
+      const accepted = reply.type === 'proof-ack' && reply.body.accepted
+      const reason =
+        reply.type === 'proof-ack'
+          ? reply.body.reason
+          : reply.type === 'decline'
+            ? reply.body.reason
+            : undefined
+      this.options.onEvent?.({
+        type: 'answered',
+        jobId,
+        index,
+        accepted,
+        ...(reason !== undefined ? { reason } : {}),
+      })
+      this.storeWork(() =>
+        this.options.store?.finishWork(jobId, 'prove', index, { status: 'notified' }),
+      )
+      this.run(this.agent.proofAnswered(jobId, index, accepted, reason))
+    } catch (err) {
+      // The client is unreachable (restarting, moving address): the receipt is safe in storage,
+      // so the notice is retried with backoff, to the addresses of its latest need.
+      if (attempt < PROOF_NOTICE_ATTEMPTS && !this.stopped) {
+        this.options.logger.info('proof notice failed; retrying', {
+          jobId,
+          index,
+          attempt,
+          error: (err as Error).message,
+        })
+        setTimeout(
+          () => void this.sendProof(jobId, client, index, receiptCid, attempt + 1),
+          Math.min(30_000, 2_000 * 2 ** (attempt - 1)),
+        )
+        return
+      }
+      this.run(this.agent.proofAnswered(jobId, index, false, (err as Error).message))
+    }
+  }
+}
+
+const PROOF_NOTICE_ATTEMPTS = 6
+
+function toTerms(need: NeedBody): NeedTerms {
+  return {
+    jobId: need.jobId,
+    segments: need.segments,
+    po2: need.po2,
+    rewardPerSegment: BigInt(need.rewardPerSegment),
+    deadline: need.deadline,
+    requirements: need.requirements,
+  }
+}
+
+/** A copy of the receipt with bytes flipped in the middle of its seal. */
+async function corruptCopy(file: string): Promise<string> {
+  const bytes = await readFile(file)
+  for (let i = 0; i < 16; i++) {
+    const at = Math.floor(bytes.length / 2) + i * 97
+    const i2 = at % bytes.length
+    bytes[i2] = bytes[i2]! ^ 0xff
+  }
+  const out = `${file}.corrupt`
+  await writeFile(out, bytes)
+  return out
+}

@@ -1,0 +1,196 @@
+// The libp2p side of the wire protocol: gossip topics and one-request-one-response direct streams,
+// every message signed on the way out and checked (size, schema, signature, sender, replay) on the
+// way in. A message that fails a check is dropped with one log line and changes no state.
+
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Connection, Stream } from '@libp2p/interface'
+import type { ComponentLogger } from '../log/logger.ts'
+import { decodeVerified, encodeSigned, MessageError } from '../protocol/codec.ts'
+import {
+  DIRECT_TYPES,
+  GOSSIP_TYPES,
+  MAX_ENVELOPE_BYTES,
+  type ProtocolId,
+  type Topic,
+  type Message,
+  type MessageOf,
+  type MessageType,
+} from '../protocol/messages.ts'
+import { ReplayGuard } from '../protocol/replay.ts'
+import type { NetworkNode } from './node.ts'
+
+export type BodyOf<T extends MessageType> = MessageOf<T>['body']
+
+export interface RequestOptions {
+  readonly signal?: AbortSignal
+  readonly timeoutMs?: number
+  /** Multiaddrs to dial when no connection to the peer exists yet. */
+  readonly addrs?: readonly string[]
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
+
+export class Wire {
+  readonly node: NetworkNode
+  private readonly logger: ComponentLogger
+  private readonly guard: ReplayGuard
+  private readonly clock: () => number
+  /** Starts at the wall clock in µs so a restarted node keeps increasing, never reuses a seq. */
+  private seq: number
+  private readonly topicHandlers = new Map<string, (message: Message) => void>()
+
+  constructor(node: NetworkNode, logger: ComponentLogger, clock: () => number = Date.now) {
+    this.node = node
+    this.logger = logger
+    this.clock = clock
+    this.seq = clock() * 1000
+    // Built with the start time: messages made before this node started are never accepted.
+    this.guard = new ReplayGuard({ now: clock() })
+    node.libp2p.services.pubsub.addEventListener('gossipsub:message', (event) => {
+      const { msg, propagationSource } = event.detail
+      const handler = this.topicHandlers.get(msg.topic)
+      if (handler === undefined) return
+      const message = this.check(msg.data, {
+        via: propagationSource.toString(),
+        topic: msg.topic,
+        expectedType: GOSSIP_TYPES[msg.topic as Topic],
+        // gossipsub signs too (StrictSign): the envelope's signer must be the message's author.
+        ...(msg.type === 'signed' ? { expectedFrom: msg.from.toString() } : {}),
+      })
+      if (message !== undefined) handler(message)
+    })
+  }
+
+  sign<T extends MessageType>(type: T, body: BodyOf<T>): Uint8Array {
+    return encodeSigned(type, body as never, {
+      privateKey: this.node.peerKey,
+      seq: ++this.seq,
+      now: this.clock(),
+    })
+  }
+
+  subscribe(topic: string, handler: (message: Message) => void): void {
+    this.topicHandlers.set(topic, handler)
+    this.node.libp2p.services.pubsub.subscribe(topic)
+  }
+
+  async publish<T extends MessageType>(topic: string, type: T, body: BodyOf<T>): Promise<void> {
+    await this.node.libp2p.services.pubsub.publish(topic, this.sign(type, body))
+  }
+
+  /** Serves one protocol: read one request, answer one signed reply, close. */
+  async handle(
+    protocol: string,
+    handler: (message: Message, from: string) => Promise<{ type: MessageType; body: unknown }>,
+  ): Promise<void> {
+    await this.node.libp2p.handle(
+      protocol,
+      async (stream: Stream, connection: Connection) => {
+        const from = connection.remotePeer.toString()
+        const lp = lpStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
+        try {
+          const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT_MS)
+          const bytes = (await lp.read({ signal })).subarray()
+          const message = this.check(bytes, {
+            via: from,
+            protocol,
+            expectedFrom: from,
+            expectedType: DIRECT_TYPES[protocol as ProtocolId]?.request,
+          })
+          if (message === undefined) {
+            stream.abort(new Error('message rejected'))
+            return
+          }
+          const reply = await handler(message, from)
+          await lp.write(this.sign(reply.type, reply.body as never), { signal })
+          await stream.close({ signal })
+        } catch (err) {
+          this.logger.warn('direct stream failed', {
+            protocol,
+            peer: from,
+            error: (err as Error).message,
+          })
+          stream.abort(err as Error)
+        }
+      },
+      { maxInboundStreams: 64 },
+    )
+  }
+
+  /** Sends one signed request and returns the peer's checked reply. */
+  async request<T extends MessageType>(
+    peer: string,
+    protocol: string,
+    type: T,
+    body: BodyOf<T>,
+    options: RequestOptions = {},
+  ): Promise<Message> {
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+      ...(options.signal !== undefined ? [options.signal] : []),
+    ])
+    const peerId = peerIdFromString(peer)
+    const libp2p = this.node.libp2p
+    if (libp2p.getConnections(peerId).length === 0 && (options.addrs ?? []).length > 0) {
+      const addrs = options.addrs!.map((a) =>
+        multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`),
+      )
+      await libp2p.dial(addrs, { signal })
+    }
+    const stream = await libp2p.dialProtocol(peerId, protocol, { signal })
+    const lp = lpStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
+    try {
+      await lp.write(this.sign(type, body), { signal })
+      const bytes = (await lp.read({ signal })).subarray()
+      const reply = this.check(bytes, {
+        via: peer,
+        protocol,
+        expectedFrom: peer,
+        expectedType: DIRECT_TYPES[protocol as ProtocolId]?.responses,
+      })
+      if (reply === undefined)
+        throw new MessageError('malformed', `${protocol}: the reply from ${peer} was rejected`)
+      await stream.close({ signal })
+      return reply
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  private check(
+    bytes: Uint8Array,
+    context: {
+      via: string
+      topic?: string
+      protocol?: string
+      expectedFrom?: string
+      expectedType?: MessageType | readonly MessageType[] | undefined
+    },
+  ): Message | undefined {
+    try {
+      const message = decodeVerified(bytes, {
+        now: this.clock(),
+        ...(context.expectedFrom !== undefined ? { expectedFrom: context.expectedFrom } : {}),
+        ...(context.expectedType !== undefined
+          ? { expectedType: context.expectedType as MessageType[] }
+          : {}),
+      })
+      this.guard.check(message, bytes, this.clock())
+      return message
+    } catch (err) {
+      const code = err instanceof MessageError ? err.code : 'malformed'
+      this.logger.warn('message dropped', {
+        code,
+        reason: (err as Error).message,
+        via: context.via,
+        ...(context.topic !== undefined ? { topic: context.topic } : {}),
+        ...(context.protocol !== undefined ? { protocol: context.protocol } : {}),
+        bytes: bytes.length,
+      })
+      return undefined
+    }
+  }
+}

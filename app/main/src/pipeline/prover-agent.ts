@@ -1,0 +1,373 @@
+// A prover's side of the pipeline as a sans-IO state machine: answer needs within its settings,
+// remember its deals, pick a random open item from each bit field (a segment to prove, or a pair
+// to join when the job has a JOIN stage), claim it, do it, notify. Randomness and time come in as
+// arguments, so a simulator can run thousands of these.
+
+import { decideOffer, type NeedTerms, type OfferTerms, type ProverSettings } from './market.ts'
+
+export type AgentCommand =
+  | {
+      readonly type: 'send-offer'
+      readonly jobId: string
+      readonly client: string
+      readonly offer: OfferTerms
+    }
+  | {
+      readonly type: 'send-claim'
+      readonly jobId: string
+      readonly client: string
+      readonly index: number
+    }
+  | { readonly type: 'prove'; readonly jobId: string; readonly index: number }
+  | {
+      readonly type: 'send-proof'
+      readonly jobId: string
+      readonly client: string
+      readonly index: number
+      readonly receiptCid: string
+    }
+  | {
+      readonly type: 'send-join-claim'
+      readonly jobId: string
+      readonly client: string
+      readonly round: number
+      readonly index: number
+    }
+  /** Fetch the two receipts the claim grant named and join(left, right). */
+  | {
+      readonly type: 'join'
+      readonly jobId: string
+      readonly round: number
+      readonly index: number
+      readonly left: string
+      readonly right: string
+    }
+  | {
+      readonly type: 'send-join-proof'
+      readonly jobId: string
+      readonly client: string
+      readonly round: number
+      readonly index: number
+      readonly receiptCid: string
+    }
+  | {
+      readonly type: 'log'
+      readonly level: 'info' | 'warn'
+      readonly message: string
+      readonly jobId: string
+    }
+
+interface AgentJob {
+  readonly jobId: string
+  readonly client: string
+  readonly need: NeedTerms
+  state: 'offered' | 'dealt' | 'finished'
+  /** Items (itemKey) this prover claimed, is working on, or is notifying about. */
+  readonly active: Set<string>
+  /** Items this prover already delivered or that failed here: not picked again. */
+  readonly tried: Set<string>
+  lastBitfieldAt: number
+}
+
+/** A segment is `7`, round 2's pair 3 is `j2/3`. */
+const segmentKey = (index: number): string => String(index)
+const pairKey = (round: number, index: number): string => `j${round}/${index}`
+
+export interface AgentStats {
+  readonly proved: number
+  readonly joined: number
+  readonly accepted: number
+  readonly rejected: number
+  readonly claimsRefused: number
+}
+
+export class ProverAgent {
+  readonly settings: ProverSettings
+  private readonly jobs = new Map<string, AgentJob>()
+  private busy = 0
+  private stats = { proved: 0, joined: 0, accepted: 0, rejected: 0, claimsRefused: 0 }
+
+  constructor(settings: ProverSettings) {
+    this.settings = settings
+  }
+
+  get freeSlots(): number {
+    return this.settings.maxConcurrentSegments - this.busy
+  }
+
+  get statistics(): AgentStats {
+    return { ...this.stats }
+  }
+
+  jobState(jobId: string): AgentJob['state'] | undefined {
+    return this.jobs.get(jobId)?.state
+  }
+
+  /** A need was gossiped. Answer once per job, and only within this prover's settings. */
+  need(client: string, need: NeedTerms, now: number): AgentCommand[] {
+    if (this.jobs.has(need.jobId)) return []
+    const active = [...this.jobs.values()].filter((j) => j.state !== 'finished').length
+    const decision = decideOffer(this.settings, need, active, now)
+    if ('refuse' in decision) {
+      return [
+        { type: 'log', level: 'info', jobId: need.jobId, message: `no offer: ${decision.refuse}` },
+      ]
+    }
+    this.jobs.set(need.jobId, {
+      jobId: need.jobId,
+      client,
+      need,
+      state: 'offered',
+      active: new Set(),
+      tried: new Set(),
+      lastBitfieldAt: now,
+    })
+    return [{ type: 'send-offer', jobId: need.jobId, client, offer: decision.offer }]
+  }
+
+  /**
+   * After a restart: a deal this prover made before (from its job store) is live again, so it
+   * takes part in the job's bit fields without offering anew.
+   */
+  restoreDeal(client: string, need: NeedTerms, now: number): void {
+    if (this.jobs.has(need.jobId) || now >= need.deadline) return
+    this.jobs.set(need.jobId, {
+      jobId: need.jobId,
+      client,
+      need,
+      state: 'dealt',
+      active: new Set(),
+      tried: new Set(),
+      lastBitfieldAt: now,
+    })
+  }
+
+  /**
+   * After a restart: a receipt was stored but the client never acknowledged its notice. The
+   * segment takes a slot again and the notice is sent again.
+   */
+  resumeDelivery(jobId: string, index: number, receiptCid: string): AgentCommand[] {
+    const job = this.jobs.get(jobId)
+    if (job === undefined || job.active.has(segmentKey(index))) return []
+    job.active.add(segmentKey(index))
+    this.busy += 1
+    return [{ type: 'send-proof', jobId, client: job.client, index, receiptCid }]
+  }
+
+  /** The client's answer to our offer. A decline frees the job slot for other needs. */
+  offerAnswered(jobId: string, dealt: boolean, now: number): void {
+    const job = this.jobs.get(jobId)
+    if (job === undefined) return
+    if (dealt) {
+      job.state = 'dealt'
+      job.lastBitfieldAt = now
+    } else this.jobs.delete(jobId)
+  }
+
+  /**
+   * The client's bit field of wanted segments (only the job's client is believed: the adapter
+   * checks the signature and the sender). Picks uniformly at random among wanted segments this
+   * prover is not already on, as many as it has free slots.
+   */
+  bitfield(
+    from: string,
+    jobId: string,
+    wanted: readonly number[],
+    now: number,
+    random: () => number,
+  ): AgentCommand[] {
+    const job = this.dealt(from, jobId, now)
+    if (job === undefined) return []
+    if (wanted.length === 0) {
+      if (job.active.size === 0) job.state = 'finished'
+      return []
+    }
+    return this.pick(job, wanted, segmentKey, random).map((index) => ({
+      type: 'send-claim',
+      jobId,
+      client: job.client,
+      index,
+    }))
+  }
+
+  /**
+   * One round of the JOIN stage's bit fields: picks at random among wanted pairs, like `bitfield`.
+   * An empty round does not end the job: other rounds may still want work.
+   */
+  joinBitfield(
+    from: string,
+    jobId: string,
+    round: number,
+    wanted: readonly number[],
+    now: number,
+    random: () => number,
+  ): AgentCommand[] {
+    const job = this.dealt(from, jobId, now)
+    if (job === undefined) return []
+    return this.pick(job, wanted, (i) => pairKey(round, i), random).map((index) => ({
+      type: 'send-join-claim',
+      jobId,
+      client: job.client,
+      round,
+      index,
+    }))
+  }
+
+  claimAnswered(jobId: string, index: number, granted: boolean): AgentCommand[] {
+    const job = this.holding(jobId, segmentKey(index))
+    if (job === undefined) return []
+    if (granted) return [{ type: 'prove', jobId, index }]
+    this.refused(job, segmentKey(index))
+    return []
+  }
+
+  /** The client's answer to a join claim; a grant names the two receipts to join. */
+  joinClaimAnswered(
+    jobId: string,
+    round: number,
+    index: number,
+    grant: { left: string; right: string } | undefined,
+  ): AgentCommand[] {
+    const job = this.holding(jobId, pairKey(round, index))
+    if (job === undefined) return []
+    if (grant !== undefined) return [{ type: 'join', jobId, round, index, ...grant }]
+    this.refused(job, pairKey(round, index))
+    return []
+  }
+
+  proved(jobId: string, index: number, receiptCid: string): AgentCommand[] {
+    const job = this.holding(jobId, segmentKey(index))
+    if (job === undefined) return []
+    this.stats.proved += 1
+    return [{ type: 'send-proof', jobId, client: job.client, index, receiptCid }]
+  }
+
+  joined(jobId: string, round: number, index: number, receiptCid: string): AgentCommand[] {
+    const job = this.holding(jobId, pairKey(round, index))
+    if (job === undefined) return []
+    this.stats.joined += 1
+    return [{ type: 'send-join-proof', jobId, client: job.client, round, index, receiptCid }]
+  }
+
+  proveFailed(jobId: string, index: number, reason: string): AgentCommand[] {
+    return this.failed(jobId, segmentKey(index), `segment ${index} failed: ${reason}`)
+  }
+
+  joinFailed(jobId: string, round: number, index: number, reason: string): AgentCommand[] {
+    return this.failed(jobId, pairKey(round, index), `join ${round}/${index} failed: ${reason}`)
+  }
+
+  /** The client's reply to our proof notice; either way the slot is free again. */
+  proofAnswered(jobId: string, index: number, accepted: boolean, reason?: string): AgentCommand[] {
+    return this.answered(jobId, segmentKey(index), `segment ${index}`, accepted, reason)
+  }
+
+  /** The client's reply to our join notice; either way the slot is free again. */
+  joinAnswered(
+    jobId: string,
+    round: number,
+    index: number,
+    accepted: boolean,
+    reason?: string,
+  ): AgentCommand[] {
+    return this.answered(jobId, pairKey(round, index), `join ${round}/${index}`, accepted, reason)
+  }
+
+  /** Jobs whose client went silent past the deadline are dropped, freeing their slots. */
+  tick(now: number): AgentCommand[] {
+    const commands: AgentCommand[] = []
+    for (const job of this.jobs.values()) {
+      if (job.state !== 'finished' && now >= job.need.deadline) {
+        for (const key of job.active) this.release(job, key, false)
+        job.state = 'finished'
+        commands.push({
+          type: 'log',
+          level: 'info',
+          jobId: job.jobId,
+          message: 'job deadline passed',
+        })
+      }
+    }
+    return commands
+  }
+
+  /** The job if `from` is its client and we hold a deal for it. */
+  private dealt(from: string, jobId: string, now: number): AgentJob | undefined {
+    const job = this.jobs.get(jobId)
+    if (job === undefined || job.client !== from) return undefined
+    // An empty bit field finished the job here, but with the endgame off an empty one only means
+    // "all claimed": when work is wanted again (a claim lapsed, a JOIN round opened), come back
+    // while the deadline is ahead and a job slot is free.
+    if (job.state === 'finished' && now < job.need.deadline && this.hasJobSlot()) {
+      job.state = 'dealt'
+    }
+    if (job.state !== 'dealt') return undefined
+    job.lastBitfieldAt = now
+    return job
+  }
+
+  private hasJobSlot(): boolean {
+    let active = 0
+    for (const job of this.jobs.values()) if (job.state !== 'finished') active += 1
+    return active < this.settings.maxConcurrentJobs
+  }
+
+  /** Random wanted items this prover is not on and has not tried, one per free slot. */
+  private pick(
+    job: AgentJob,
+    wanted: readonly number[],
+    key: (index: number) => string,
+    random: () => number,
+  ): number[] {
+    if (this.busy >= this.settings.maxConcurrentSegments) return []
+    const candidates = wanted.filter((i) => !job.active.has(key(i)) && !job.tried.has(key(i)))
+    const picked: number[] = []
+    while (this.busy < this.settings.maxConcurrentSegments && candidates.length > 0) {
+      const at = Math.min(candidates.length - 1, Math.floor(random() * candidates.length))
+      const index = candidates.splice(at, 1)[0]!
+      job.active.add(key(index))
+      this.busy += 1
+      picked.push(index)
+    }
+    return picked
+  }
+
+  /** The job if this prover is on item `key` in it. */
+  private holding(jobId: string, key: string): AgentJob | undefined {
+    const job = this.jobs.get(jobId)
+    return job !== undefined && job.active.has(key) ? job : undefined
+  }
+
+  private refused(job: AgentJob, key: string): void {
+    this.stats.claimsRefused += 1
+    this.release(job, key, false)
+  }
+
+  private failed(jobId: string, key: string, message: string): AgentCommand[] {
+    const job = this.holding(jobId, key)
+    if (job === undefined) return []
+    this.release(job, key, true)
+    return [{ type: 'log', level: 'warn', jobId, message }]
+  }
+
+  private answered(
+    jobId: string,
+    key: string,
+    what: string,
+    accepted: boolean,
+    reason: string | undefined,
+  ): AgentCommand[] {
+    const job = this.holding(jobId, key)
+    if (job === undefined) return []
+    if (accepted) this.stats.accepted += 1
+    else this.stats.rejected += 1
+    this.release(job, key, true)
+    if (accepted) return []
+    return [{ type: 'log', level: 'warn', jobId, message: `${what} refused: ${reason ?? '?'}` }]
+  }
+
+  private release(job: AgentJob, key: string, tried: boolean): void {
+    if (job.active.delete(key)) this.busy -= 1
+    if (tried) job.tried.add(key)
+  }
+}
