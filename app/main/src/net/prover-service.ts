@@ -83,6 +83,7 @@ export class ProverService {
   private stopped = false
   private readonly inFlight = new Set<AbortController>()
   private readonly proveTimes = new Map<string, number>()
+  private benchmark: { hz: number; receiptCid?: string } = { hz: 0 }
   /** The TTL each granted claim came with: proving renews the claim at a third of it. */
   private readonly claimTtl = new Map<string, number>()
 
@@ -183,7 +184,14 @@ export class ProverService {
           pricePerSegment: offer.pricePerSegment.toString(),
           capacity: offer.capacity,
           hardware: offer.hardware,
-          benchmark: { hz: offer.hz },
+          // Evidence of capability: the speed of this prover's latest proof and that receipt's CID,
+          // which anyone can fetch and verify; before its first proof, the configured figure.
+          benchmark: {
+            hz: Math.round(this.benchmark.hz || offer.hz),
+            ...(this.benchmark.receiptCid !== undefined
+              ? { receiptCid: this.benchmark.receiptCid }
+              : {}),
+          },
           recursion: offer.recursion,
         },
         { addrs: job.need.clientAddrs },
@@ -358,9 +366,11 @@ export class ProverService {
       const granted = reply.type === 'claim-ack' && reply.body.index === index && reply.body.granted
       if (granted) this.claimTtl.set(`${jobId}:${index}`, reply.body.ttlMs)
       this.run(this.agent.claimAnswered(jobId, index, granted))
+      if (!granted) this.run(this.agent.refill(jobId, this.random))
     } catch (err) {
       this.options.logger.warn('claim failed', { jobId, index, error: (err as Error).message })
       this.run(this.agent.claimAnswered(jobId, index, false))
+      this.run(this.agent.refill(jobId, this.random))
     }
   }
 
@@ -394,6 +404,10 @@ export class ProverService {
         cid = job.lastReceipt.cid
       job.lastReceipt = { index, cid }
       this.proveTimes.set(`${jobId}:${index}`, result.proveMs)
+      if (this.options.fault === undefined && result.proveMs > 0) {
+        // A po2 segment is 2^po2 cycles of trace, whatever its user cycles: the proving cost.
+        this.benchmark = { hz: 2 ** result.po2 / (result.proveMs / 1000), receiptCid: cid }
+      }
       this.options.onEvent?.({ type: 'proved', jobId, index, proveMs: result.proveMs })
       this.storeWork(() =>
         this.options.store?.finishWork(jobId, 'prove', index, {
@@ -410,6 +424,7 @@ export class ProverService {
         }),
       )
       this.run(this.agent.proveFailed(jobId, index, (err as Error).message))
+      this.run(this.agent.refill(jobId, this.random))
     } finally {
       clearInterval(renewal)
       this.inFlight.delete(controller)
@@ -498,6 +513,7 @@ export class ProverService {
         this.options.store?.finishWork(jobId, 'prove', index, { status: 'notified' }),
       )
       this.run(this.agent.proofAnswered(jobId, index, accepted, reason))
+      this.run(this.agent.refill(jobId, this.random))
     } catch (err) {
       // The client is unreachable (restarting, moving address): the receipt is safe in storage,
       // so the notice is retried with backoff, to the addresses of its latest need.
@@ -515,6 +531,7 @@ export class ProverService {
         return
       }
       this.run(this.agent.proofAnswered(jobId, index, false, (err as Error).message))
+      this.run(this.agent.refill(jobId, this.random))
     }
   }
 }

@@ -297,6 +297,41 @@ describe('prover agent', () => {
   })
 })
 
+describe('prover agent: a freed slot picks from the latest bit field', () => {
+  test('after a delivery it claims another wanted segment at once; refused ones are skipped', () => {
+    const agent = new ProverAgent(settings)
+    agent.need('client', need, 0)
+    agent.offerAnswered(need.jobId, true, 1)
+    const first = agent.bitfield('client', need.jobId, [0, 1, 2], 2, () => 0)
+    assert.deepEqual(
+      first.map((c) => (c as { index: number }).index),
+      [0],
+    )
+    agent.claimAnswered(need.jobId, 0, true)
+    agent.proved(need.jobId, 0, 'r0')
+    agent.proofAnswered(need.jobId, 0, true)
+    const next = agent.refill(need.jobId, () => 0)
+    assert.deepEqual(
+      next.map((c) => (c as { index: number }).index),
+      [1],
+      'segment 0 is done here',
+    )
+    agent.claimAnswered(need.jobId, 1, false)
+    const after = agent.refill(need.jobId, () => 0)
+    assert.deepEqual(
+      after.map((c) => (c as { index: number }).index),
+      [2],
+      'segment 1 was refused',
+    )
+    agent.claimAnswered(need.jobId, 2, false)
+    assert.deepEqual(
+      agent.refill(need.jobId, () => 0),
+      [],
+      'nothing left in that bit field',
+    )
+  })
+})
+
 describe('simulated network (the real state machines, virtual time)', () => {
   const base = {
     latencyMs: 5,

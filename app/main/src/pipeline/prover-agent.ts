@@ -67,6 +67,10 @@ interface AgentJob {
   /** Items this prover already delivered or that failed here: not picked again. */
   readonly tried: Set<string>
   lastBitfieldAt: number
+  /** The latest PROVE bit field, so a freed slot can pick at once instead of waiting for the next. */
+  lastWanted?: readonly number[]
+  /** Segments refused to this prover since that bit field: not claimed again from it. */
+  readonly refusedSince: Set<string>
 }
 
 /** A segment is `7`, round 2's pair 3 is `j2/3`. */
@@ -121,6 +125,7 @@ export class ProverAgent {
       active: new Set(),
       tried: new Set(),
       lastBitfieldAt: now,
+      refusedSince: new Set(),
     })
     return [{ type: 'send-offer', jobId: need.jobId, client, offer: decision.offer }]
   }
@@ -139,6 +144,7 @@ export class ProverAgent {
       active: new Set(),
       tried: new Set(),
       lastBitfieldAt: now,
+      refusedSince: new Set(),
     })
   }
 
@@ -178,10 +184,29 @@ export class ProverAgent {
   ): AgentCommand[] {
     const job = this.dealt(from, jobId, now)
     if (job === undefined) return []
+    job.lastWanted = wanted
+    job.refusedSince.clear()
     if (wanted.length === 0) {
       if (job.active.size === 0) job.state = 'finished'
       return []
     }
+    return this.pick(job, wanted, segmentKey, random).map((index) => ({
+      type: 'send-claim',
+      jobId,
+      client: job.client,
+      index,
+    }))
+  }
+
+  /**
+   * A slot came free (a proof answered, a claim refused, a proof failed): pick again from the
+   * latest bit field rather than idle until the next one. Segments refused since that bit field
+   * are skipped, so a stale bit field costs at most one refused claim per segment.
+   */
+  refill(jobId: string, random: () => number): AgentCommand[] {
+    const job = this.jobs.get(jobId)
+    if (job === undefined || job.state !== 'dealt' || job.lastWanted === undefined) return []
+    const wanted = job.lastWanted.filter((i) => !job.refusedSince.has(segmentKey(i)))
     return this.pick(job, wanted, segmentKey, random).map((index) => ({
       type: 'send-claim',
       jobId,
@@ -340,6 +365,7 @@ export class ProverAgent {
 
   private refused(job: AgentJob, key: string): void {
     this.stats.claimsRefused += 1
+    job.refusedSince.add(key)
     this.release(job, key, false)
   }
 
