@@ -139,6 +139,25 @@ describe('devnet: a client and prover processes on loopback', { timeout: 45 * 60
     }
   })
 
+  test('a prover that hands in one segment receipt as another is rejected; the job completes', async () => {
+    const { net, outcome, events } = await runJob('wrong-segment', [{ fault: 'wrong-segment' }, {}])
+    try {
+      const liar = net.provers[0]!
+      const strikes = events.filter((e) => e.type === 'strike' && e.prover === liar.peerId)
+      assert.ok(strikes.length >= 1, 'the liar was struck')
+      for (const strike of strikes) {
+        assert.match((strike as { reason: string }).reason, /is for segment \d+, not segment \d+/)
+      }
+      assert.equal(outcome.credits.get(liar.peerId), undefined, 'the liar is credited nothing')
+      assert.equal(
+        [...outcome.credits.values()].reduce((a, b) => a + b, 0),
+        3,
+      )
+    } finally {
+      await net.stop()
+    }
+  })
+
   test('a prover killed mid-segment: its segment re-opens and the job completes', async () => {
     let killed: string | undefined
     let killedIndex: number | undefined

@@ -20,8 +20,8 @@ import type { JobStore } from '../store/index.ts'
 
 /**
  * Fault injection for devnet tests of the client's defences, never set by users: `corrupt`
- * flips bytes in every receipt before storing it; `wrong-segment` delivers the receipt of one
- * segment as another's.
+ * flips bytes in every receipt before storing it; `wrong-segment` proves the segment after the
+ * one it claimed and delivers that receipt as the claimed one's.
  */
 export type ProverFault = 'corrupt' | 'wrong-segment'
 
@@ -69,8 +69,6 @@ interface DealtJob {
   readonly client: string
   manifest?: JobManifest
   manifestCid?: string
-  /** The last receipt this prover made for the job, for the `wrong-segment` fault. */
-  lastReceipt?: { index: number; cid: string }
 }
 
 export class ProverService {
@@ -376,7 +374,10 @@ export class ProverService {
 
   private async prove(jobId: string, index: number): Promise<void> {
     const job = this.jobs.get(jobId)
-    const segment = job?.manifest?.segments[index]
+    // The `wrong-segment` liar proves the next segment and hands that receipt in for this one.
+    const total = job?.manifest?.segments.length ?? 0
+    const proved = this.options.fault === 'wrong-segment' && total > 1 ? (index + 1) % total : index
+    const segment = job?.manifest?.segments[proved]
     if (job === undefined || segment === undefined) {
       this.run(this.agent.proveFailed(jobId, index, 'no such segment in the manifest'))
       return
@@ -399,10 +400,7 @@ export class ProverService {
       await rm(segmentFile, { force: true })
       let deliver = receiptFile
       if (this.options.fault === 'corrupt') deliver = await corruptCopy(receiptFile)
-      let cid = await putFile(this.options.storage, deliver)
-      if (this.options.fault === 'wrong-segment' && job.lastReceipt !== undefined)
-        cid = job.lastReceipt.cid
-      job.lastReceipt = { index, cid }
+      const cid = await putFile(this.options.storage, deliver)
       this.proveTimes.set(`${jobId}:${index}`, result.proveMs)
       if (this.options.fault === undefined && result.proveMs > 0) {
         // A po2 segment is 2^po2 cycles of trace, whatever its user cycles: the proving cost.
