@@ -130,6 +130,16 @@ async function startClient(
   return { node, wire, service, store }
 }
 
+function proverArgs(bootstrapAddr: string, spec: DevnetProverSpec): string[] {
+  return [
+    '--role',
+    'prover',
+    '--bootstrap',
+    bootstrapAddr,
+    ...(spec.fault !== undefined ? ['--fault', spec.fault] : []),
+  ]
+}
+
 export class Devnet {
   readonly dir: string
   readonly bootstrap: NodeProcess
@@ -197,13 +207,7 @@ export class Devnet {
           spawnNode(
             `prover-${i + 1}`,
             join(dir, `prover-${i + 1}`),
-            [
-              '--role',
-              'prover',
-              '--bootstrap',
-              bootstrapAddr,
-              ...(spec.fault !== undefined ? ['--fault', spec.fault] : []),
-            ],
+            proverArgs(bootstrapAddr, spec),
             {
               ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
               settings: { proverNode: { minPricePerSegment: 1, ...spec.settings } },
@@ -250,13 +254,7 @@ export class Devnet {
     const again = await spawnNode(
       old.name,
       old.home,
-      [
-        '--role',
-        'prover',
-        '--bootstrap',
-        this.bootstrap.addresses[0]!,
-        ...(spec.fault !== undefined ? ['--fault', spec.fault] : []),
-      ],
+      proverArgs(this.bootstrap.addresses[0]!, spec),
       this.options.logLevel !== undefined ? { logLevel: this.options.logLevel } : {},
     )
     this.provers[i] = again

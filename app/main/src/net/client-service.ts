@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile, appendFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { CidString, ProverPlugin, SegmentInfo, StoragePlugin } from '@wholesum/plugin-api'
-import { VerificationError, WholesumError } from '@wholesum/plugin-api'
+import { WholesumError } from '@wholesum/plugin-api'
 import type { ComponentLogger } from '../log/logger.ts'
 import { DEFAULT_JOB_LIMITS, type JobLimits } from '../jobs/limits.ts'
 import { validateInput, validatePo2, validateProgram } from '../jobs/validate.ts'
@@ -14,9 +14,9 @@ import { ClientJob, type ClientCommand, type ClientPhase } from '../pipeline/cli
 import type { OfferTerms } from '../pipeline/market.ts'
 import { Bitfield } from '../protocol/bitfield.ts'
 import { deriveJobId } from '../protocol/job-id.ts'
-import { PROTOCOLS, TOPICS, type Message, type MessageType } from '../protocol/messages.ts'
+import { PROTOCOLS, TOPICS, type MessageOf } from '../protocol/messages.ts'
 import { fetchToFile, putFile } from './transfer.ts'
-import type { Wire } from './wire.ts'
+import type { Reply, Wire } from './wire.ts'
 import type { JobStore, JobStatus, JsonObject } from '../store/index.ts'
 import type { ClientJobConfig, ClientJobSnapshot } from '../pipeline/client-job.ts'
 import type { NeedBody } from '../protocol/messages.ts'
@@ -128,7 +128,6 @@ interface PersistedClientJob {
     }
   }
   readonly snapshot: ClientJobSnapshot
-  readonly receiptFiles: Readonly<Record<string, string>>
   readonly startedAt: number
   readonly executeMs: number
 }
@@ -153,13 +152,31 @@ interface RunningJob {
   readonly stdoutPath: string
   readonly stderrPath: string
   needBody: NeedBody
-  readonly receiptFiles: Map<number, string>
   readonly startedAt: number
   readonly executeMs: number
   readonly onEvent: (event: ClientEvent) => void
   readonly settle: { resolve: (o: JobOutcome) => void; reject: (e: Error) => void }
   /** Offers waiting for the offer window to close, by offer ID. */
-  readonly answers: Map<string, (reply: { type: MessageType; body: unknown }) => void>
+  readonly answers: Map<string, (reply: Reply) => void>
+}
+
+/** Where a delivered receipt is kept: one file per segment and receipt CID, so duplicates never collide. */
+function receiptFile(dir: string, index: number, receiptCid: string): string {
+  return join(dir, 'receipts', `segment-${String(index).padStart(5, '0')}-${receiptCid}.receipt`)
+}
+
+/** Periodic gossip: not an event of the job's history. */
+const GOSSIP: ReadonlySet<ClientCommand['type']> = new Set(['publish-need', 'publish-bitfield'])
+/** Commands that only ask for work and change no persisted state. */
+const STATELESS: ReadonlySet<ClientCommand['type']> = new Set([
+  ...GOSSIP,
+  'verify-segment',
+  'assemble',
+  'verify-final',
+])
+
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
 }
 
 function statusOf(phase: ClientPhase): JobStatus {
@@ -187,9 +204,9 @@ export class ClientService {
   async start(): Promise<void> {
     const { wire } = this.options
     await wire.handle(PROTOCOLS.offer, (m, from) => this.onOffer(m, from))
-    await wire.handle(PROTOCOLS.claim, async (m, from) => this.onClaim(m, from))
-    await wire.handle(PROTOCOLS.proof, async (m, from) => this.onProof(m, from))
-    await wire.handle(PROTOCOLS.status, async (m) => this.onStatus(m))
+    await wire.handle(PROTOCOLS.claim, (m, from) => this.onClaim(m, from))
+    await wire.handle(PROTOCOLS.proof, (m, from) => this.onProof(m, from))
+    await wire.handle(PROTOCOLS.status, (m) => this.onStatus(m))
     this.timer = setInterval(() => this.tickAll(), this.options.tickMs ?? 250)
   }
 
@@ -313,7 +330,6 @@ export class ClientService {
         stdoutPath: execution.stdoutPath,
         stderrPath: execution.stderrPath,
         needBody: needBody as RunningJob['needBody'],
-        receiptFiles: new Map(),
         startedAt,
         executeMs: execution.executeMs,
         onEvent,
@@ -362,7 +378,6 @@ export class ClientService {
         stdoutPath: saved.stdoutPath,
         stderrPath: saved.stderrPath,
         needBody: { ...saved.need, clientAddrs: this.options.wire.node.addresses().slice(0, 8) },
-        receiptFiles: new Map(Object.entries(saved.receiptFiles).map(([i, f]) => [Number(i), f])),
         startedAt: saved.startedAt,
         executeMs: saved.executeMs,
         onEvent,
@@ -386,15 +401,7 @@ export class ClientService {
     const store = this.options.store
     if (store === undefined) return
     const now = this.clock()
-    const changed = commands.some(
-      (c) =>
-        c.type !== 'publish-need' &&
-        c.type !== 'publish-bitfield' &&
-        c.type !== 'verify-segment' &&
-        c.type !== 'assemble' &&
-        c.type !== 'verify-final',
-    )
-    if (!changed) return
+    if (commands.every((c) => STATELESS.has(c.type))) return
     store.transaction(() => {
       for (const command of commands) {
         switch (command.type) {
@@ -444,15 +451,8 @@ export class ClientService {
           default:
             break
         }
-        if (command.type !== 'publish-bitfield' && command.type !== 'publish-need') {
-          store.appendEvent(
-            job.id,
-            command.type,
-            JSON.parse(
-              JSON.stringify(command, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
-            ) as JsonObject,
-            now,
-          )
+        if (!GOSSIP.has(command.type)) {
+          store.appendEvent(job.id, command.type, JSON.parse(toJson(command)) as JsonObject, now)
         }
       }
       const extra: PersistedClientJob = {
@@ -470,7 +470,6 @@ export class ClientService {
           },
         },
         snapshot: job.machine.snapshot(),
-        receiptFiles: Object.fromEntries([...job.receiptFiles].map(([i, f]) => [String(i), f])),
         startedAt: job.startedAt,
         executeMs: job.executeMs,
       }
@@ -593,11 +592,8 @@ export class ClientService {
   }
 
   private record(job: RunningJob, command: ClientCommand): void {
-    if (command.type === 'publish-bitfield' || command.type === 'publish-need') return
-    const line = JSON.stringify(
-      { at: new Date(this.clock()).toISOString(), ...command },
-      (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
-    )
+    if (GOSSIP.has(command.type)) return
+    const line = toJson({ at: new Date(this.clock()).toISOString(), ...command })
     void appendFile(join(job.dir, 'events.jsonl'), line + '\n').catch(() => {})
   }
 
@@ -608,11 +604,7 @@ export class ClientService {
     receiptCid: string,
   ): Promise<void> {
     const expected = job.segments[index]!.claimDigest
-    const file = join(
-      job.dir,
-      'receipts',
-      `segment-${String(index).padStart(5, '0')}-${receiptCid}.receipt`,
-    )
+    const file = receiptFile(job.dir, index, receiptCid)
     let outcome: { ok: true } | { ok: false; reason: string }
     try {
       await fetchToFile(this.options.storage, receiptCid, file, { maxBytes: 64 * 1024 * 1024 })
@@ -629,23 +621,15 @@ export class ClientService {
       })
     }
     if (!this.jobs.has(job.id)) return
-    // Only the first verified delivery is kept; a later duplicate's file is not used.
-    const commands = job.machine.segmentVerified(prover, index, receiptCid, outcome, this.clock())
-    if (outcome.ok && commands.some((c) => c.type === 'credit')) job.receiptFiles.set(index, file)
-    this.run(job, commands)
+    this.run(job, job.machine.segmentVerified(prover, index, receiptCid, outcome, this.clock()))
   }
 
   private async assemble(job: RunningJob, receipts: readonly string[]): Promise<void> {
     let outcome: { ok: true } | { ok: false; reason: string }
     try {
-      const files = receipts.map((_cid, index) => {
-        const file = job.receiptFiles.get(index)
-        if (file === undefined)
-          throw new VerificationError(`no verified receipt file for segment ${index}`)
-        return file
-      })
+      // The credited receipt of each segment, verified when it arrived and kept under its CID.
       await this.options.prover.assemble({
-        segmentReceipts: files,
+        segmentReceipts: receipts.map((cid, index) => receiptFile(job.dir, index, cid)),
         journal: job.journalPath,
         out: join(job.dir, 'receipt.bin'),
       })
@@ -736,12 +720,7 @@ export class ClientService {
     return outcome
   }
 
-  private async onOffer(
-    message: Message,
-    from: string,
-  ): Promise<{ type: MessageType; body: unknown }> {
-    if (message.type !== 'offer')
-      return { type: 'decline', body: { jobId: '0'.repeat(64), reason: 'expected an offer' } }
+  private async onOffer(message: MessageOf<'offer'>, from: string): Promise<Reply> {
     const body = message.body
     const job = this.jobs.get(body.jobId)
     if (job === undefined)
@@ -754,16 +733,14 @@ export class ClientService {
       recursion: body.recursion,
     }
     const offerId = `offer-${this.offerSeq++}`
-    const reply = new Promise<{ type: MessageType; body: unknown }>((resolveReply) => {
+    const reply = new Promise<Reply>((resolveReply) => {
       job.answers.set(offerId, resolveReply)
     })
     this.run(job, job.machine.offer(offerId, from, terms, this.clock()))
     return await reply
   }
 
-  private onClaim(message: Message, from: string): { type: MessageType; body: unknown } {
-    if (message.type !== 'claim')
-      return { type: 'decline', body: { jobId: '0'.repeat(64), reason: 'expected a claim' } }
+  private onClaim(message: MessageOf<'claim'>, from: string): Reply {
     const { jobId, index } = message.body
     const job = this.jobs.get(jobId)
     if (job === undefined) return { type: 'decline', body: { jobId, reason: 'unknown job' } }
@@ -775,9 +752,7 @@ export class ClientService {
     }
   }
 
-  private onProof(message: Message, from: string): { type: MessageType; body: unknown } {
-    if (message.type !== 'proof')
-      return { type: 'decline', body: { jobId: '0'.repeat(64), reason: 'expected a proof notice' } }
+  private onProof(message: MessageOf<'proof'>, from: string): Reply {
     const { jobId, index, receiptCid } = message.body
     const job = this.jobs.get(jobId)
     if (job === undefined) return { type: 'decline', body: { jobId, reason: 'unknown job' } }
@@ -791,12 +766,7 @@ export class ClientService {
     }
   }
 
-  private onStatus(message: Message): { type: MessageType; body: unknown } {
-    if (message.type !== 'status')
-      return {
-        type: 'decline',
-        body: { jobId: '0'.repeat(64), reason: 'expected a status request' },
-      }
+  private onStatus(message: MessageOf<'status'>): Reply {
     const job = this.jobs.get(message.body.jobId)
     if (job === undefined)
       return { type: 'decline', body: { jobId: message.body.jobId, reason: 'unknown job' } }

@@ -352,17 +352,28 @@ export class ProverService {
     return manifest
   }
 
+  /** Claims (or renews the claim on) segment `index`; resolves with the TTL if granted. */
+  private async requestClaim(
+    jobId: string,
+    client: string,
+    index: number,
+  ): Promise<number | undefined> {
+    const reply = await this.options.wire.request(
+      client,
+      PROTOCOLS.claim,
+      'claim',
+      { jobId, stage: 'prove', index, round: 0 },
+      { addrs: this.jobs.get(jobId)?.need.clientAddrs ?? [] },
+    )
+    const granted = reply.type === 'claim-ack' && reply.body.index === index && reply.body.granted
+    return granted ? reply.body.ttlMs : undefined
+  }
+
   private async sendClaim(jobId: string, client: string, index: number): Promise<void> {
     try {
-      const reply = await this.options.wire.request(
-        client,
-        PROTOCOLS.claim,
-        'claim',
-        { jobId, stage: 'prove', index, round: 0 },
-        { addrs: this.jobs.get(jobId)?.need.clientAddrs ?? [] },
-      )
-      const granted = reply.type === 'claim-ack' && reply.body.index === index && reply.body.granted
-      if (granted) this.claimTtl.set(`${jobId}:${index}`, reply.body.ttlMs)
+      const ttlMs = await this.requestClaim(jobId, client, index)
+      const granted = ttlMs !== undefined
+      if (granted) this.claimTtl.set(`${jobId}:${index}`, ttlMs)
       this.run(this.agent.claimAnswered(jobId, index, granted))
       if (!granted) this.run(this.agent.refill(jobId, this.random))
     } catch (err) {
@@ -425,6 +436,7 @@ export class ProverService {
       this.run(this.agent.refill(jobId, this.random))
     } finally {
       clearInterval(renewal)
+      this.claimTtl.delete(`${jobId}:${index}`)
       this.inFlight.delete(controller)
     }
   }
@@ -443,17 +455,9 @@ export class ProverService {
     const key = `${need.jobId}:${index}`
     const every = Math.max(1000, Math.floor((this.claimTtl.get(key) ?? 60_000) / 3))
     return setInterval(() => {
-      void this.options.wire
-        .request(
-          job.client,
-          PROTOCOLS.claim,
-          'claim',
-          { jobId: need.jobId, stage: 'prove', index, round: 0 },
-          { addrs: job.need.clientAddrs },
-        )
-        .then((reply) => {
-          const granted = reply.type === 'claim-ack' && reply.body.granted
-          if (!granted && !controller.signal.aborted) {
+      void this.requestClaim(need.jobId, job.client, index)
+        .then((ttlMs) => {
+          if (ttlMs === undefined && !controller.signal.aborted) {
             this.options.logger.info('claim renewal refused: abandoning the segment', {
               jobId: need.jobId,
               index,
@@ -510,6 +514,7 @@ export class ProverService {
       this.storeWork(() =>
         this.options.store?.finishWork(jobId, 'prove', index, { status: 'notified' }),
       )
+      this.proveTimes.delete(`${jobId}:${index}`)
       this.run(this.agent.proofAnswered(jobId, index, accepted, reason))
       this.run(this.agent.refill(jobId, this.random))
     } catch (err) {
@@ -528,6 +533,7 @@ export class ProverService {
         )
         return
       }
+      this.proveTimes.delete(`${jobId}:${index}`)
       this.run(this.agent.proofAnswered(jobId, index, false, (err as Error).message))
       this.run(this.agent.refill(jobId, this.random))
     }

@@ -12,6 +12,7 @@ import {
   DIRECT_TYPES,
   GOSSIP_TYPES,
   MAX_ENVELOPE_BYTES,
+  PROTOCOLS,
   type ProtocolId,
   type Topic,
   type Message,
@@ -22,6 +23,17 @@ import { ReplayGuard } from '../protocol/replay.ts'
 import type { NetworkNode } from './node.ts'
 
 export type BodyOf<T extends MessageType> = MessageOf<T>['body']
+
+/** What each direct protocol's request is; `handle` checks it before a handler runs. */
+type RequestTypeOf = {
+  [PROTOCOLS.offer]: 'offer'
+  [PROTOCOLS.claim]: 'claim'
+  [PROTOCOLS.proof]: 'proof'
+  [PROTOCOLS.status]: 'status'
+}
+
+/** A reply to sign: any message type with its own body. */
+export type Reply = { [T in MessageType]: { type: T; body: BodyOf<T> } }[MessageType]
 
 export interface RequestOptions {
   readonly signal?: AbortSignal
@@ -81,9 +93,9 @@ export class Wire {
   }
 
   /** Serves one protocol: read one request, answer one signed reply, close. */
-  async handle(
-    protocol: string,
-    handler: (message: Message, from: string) => Promise<{ type: MessageType; body: unknown }>,
+  async handle<P extends ProtocolId>(
+    protocol: P,
+    handler: (message: MessageOf<RequestTypeOf[P]>, from: string) => Reply | Promise<Reply>,
   ): Promise<void> {
     await this.node.libp2p.handle(
       protocol,
@@ -97,14 +109,15 @@ export class Wire {
             via: from,
             protocol,
             expectedFrom: from,
-            expectedType: DIRECT_TYPES[protocol as ProtocolId]?.request,
+            expectedType: DIRECT_TYPES[protocol].request,
           })
           if (message === undefined) {
             stream.abort(new Error('message rejected'))
             return
           }
-          const reply = await handler(message, from)
-          await lp.write(this.sign(reply.type, reply.body as never), { signal })
+          // check() enforced the protocol's request type.
+          const reply = await handler(message as MessageOf<RequestTypeOf[P]>, from)
+          await lp.write(this.sign(reply.type, reply.body), { signal })
           await stream.close({ signal })
         } catch (err) {
           this.logger.warn('direct stream failed', {
