@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { openCore, REPO_ROOT, type Core } from '../core.ts'
 import { createLogger } from '../log/logger.ts'
@@ -103,7 +103,11 @@ describe('devnet: a client and prover processes on loopback', { timeout: 45 * 60
         )
         assert.deepEqual(journal, await readFile(outcome.journalPath))
         const stdout = await collect(reader.storage.get(outcome.cids.stdout, { timeoutMs: 20_000 }))
-        assert.ok(stdout.length >= 0)
+        // The guest's stdout as the client's execution wrote it (next to the receipt's job dir).
+        assert.deepEqual(
+          stdout,
+          await readFile(join(dirname(outcome.receiptPath), 'segments', 'stdout.log')),
+        )
         const receipt = await collect(
           reader.storage.get(outcome.cids.receipt, { timeoutMs: 20_000 }),
         )
