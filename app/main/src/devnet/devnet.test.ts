@@ -24,6 +24,18 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(parts)
 }
 
+/** A failed run leaves its story in the test output: the client's events and the provers' warnings. */
+async function printDiagnostics(net: Devnet, events: readonly ClientEvent[]): Promise<void> {
+  const lines = events.map((e) => `  client event ${JSON.stringify(e)}`)
+  for (const p of net.provers) {
+    const log = await readFile(p.logFile, 'utf8').catch(() => '')
+    const notable = log.split('\n').filter((l) => /"level":"(warn|error)"/.test(l))
+    lines.push(`  ${p.name} (${p.peerId}): ${notable.length} warnings`)
+    lines.push(...notable.slice(-30).map((l) => `    ${l}`))
+  }
+  console.log(`devnet diagnostics:\n${lines.join('\n')}`)
+}
+
 describe('devnet: a client and prover processes on loopback', { timeout: 45 * 60_000 }, () => {
   let dir: string
   let core: Core
@@ -57,7 +69,7 @@ describe('devnet: a client and prover processes on loopback', { timeout: 45 * 60
         input: INPUT,
         po2: PO2,
         rewardPerSegment: 100n,
-        timeoutMs: 15 * 60_000,
+        timeoutMs: 10 * 60_000,
         maxProvers: provers.length,
         onEvent: (e) => {
           events.push(e)
@@ -67,6 +79,7 @@ describe('devnet: a client and prover processes on loopback', { timeout: 45 * 60
       return { net, outcome, events }
     } catch (err) {
       await net.stop()
+      await printDiagnostics(net, events)
       throw err
     }
   }
@@ -207,7 +220,7 @@ describe('devnet: a client and prover processes on loopback', { timeout: 45 * 60
         input: INPUT,
         po2: PO2,
         rewardPerSegment: 100n,
-        timeoutMs: 15 * 60_000,
+        timeoutMs: 10 * 60_000,
         maxProvers: 2,
         onEvent: (e) => {
           if (e.type === 'credit') firstCredit()

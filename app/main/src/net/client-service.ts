@@ -15,7 +15,7 @@ import type { OfferTerms } from '../pipeline/market.ts'
 import { Bitfield } from '../protocol/bitfield.ts'
 import { deriveJobId } from '../protocol/job-id.ts'
 import { PROTOCOLS, TOPICS, type MessageOf } from '../protocol/messages.ts'
-import { fetchToFile, putFile } from './transfer.ts'
+import { fetchFromHolder, putFile } from './transfer.ts'
 import type { Reply, Wire } from './wire.ts'
 import type { JobStore, JobStatus, JsonObject } from '../store/index.ts'
 import type { ClientJobConfig, ClientJobSnapshot } from '../pipeline/client-job.ts'
@@ -166,6 +166,9 @@ function receiptFile(dir: string, index: number, receiptCid: string): string {
 }
 
 /** Periodic gossip: not an event of the job's history. */
+/** A receipt transfer silent this long is retried once over a fresh connection, then struck. */
+const RECEIPT_FETCH_IDLE_MS = 20_000
+
 const GOSSIP: ReadonlySet<ClientCommand['type']> = new Set(['publish-need', 'publish-bitfield'])
 /** Commands that only ask for work and change no persisted state. */
 const STATELESS: ReadonlySet<ClientCommand['type']> = new Set([
@@ -607,7 +610,26 @@ export class ClientService {
     const file = receiptFile(job.dir, index, receiptCid)
     let outcome: { ok: true } | { ok: false; reason: string }
     try {
-      await fetchToFile(this.options.storage, receiptCid, file, { maxBytes: 64 * 1024 * 1024 })
+      await fetchFromHolder(
+        this.options.storage,
+        this.options.wire.node.libp2p,
+        { peerId: prover },
+        receiptCid,
+        file,
+        {
+          maxBytes: 64 * 1024 * 1024,
+          timeoutMs: RECEIPT_FETCH_IDLE_MS,
+          onRetry: () =>
+            this.options.logger.warn('receipt fetch stalled; reconnecting to its prover', {
+              jobId: job.id,
+              index,
+              prover,
+              receiptCid,
+            }),
+        },
+      ).catch((err: Error) => {
+        throw new Error(`receipt ${receiptCid} could not be fetched: ${err.message}`)
+      })
       await this.options.prover.verifySegment({ receipt: file, expectedClaim: expected, index })
       outcome = { ok: true }
     } catch (err) {

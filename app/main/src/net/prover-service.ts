@@ -4,9 +4,7 @@
 
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { isWholesumError, type ProverPlugin, type StoragePlugin } from '@wholesum/plugin-api'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { type ProverPlugin, type StoragePlugin } from '@wholesum/plugin-api'
 import type { ComponentLogger } from '../log/logger.ts'
 import type { NeedTerms, OfferTerms, ProverSettings } from '../pipeline/market.ts'
 import { ProverAgent, type AgentCommand } from '../pipeline/prover-agent.ts'
@@ -14,7 +12,7 @@ import { Bitfield } from '../protocol/bitfield.ts'
 import { checkJobId } from '../protocol/job-id.ts'
 import { PROTOCOLS, TOPICS, type Message, type NeedBody } from '../protocol/messages.ts'
 import type { JobManifest } from './client-service.ts'
-import { fetchToFile, putFile } from './transfer.ts'
+import { fetchFromHolder, fetchToFile, putFile } from './transfer.ts'
 import type { Wire } from './wire.ts'
 import type { JobStore } from '../store/index.ts'
 
@@ -137,7 +135,10 @@ export class ProverService {
     const job = this.jobs.get(jobId)
     if (job === undefined || job.manifest === undefined) return
     if (total !== job.manifest.segments.length) return
-    const wanted = Bitfield.fromBytes(bits, total).ones()
+    const wanted = {
+      indexes: Bitfield.fromBytes(bits, total).ones(),
+      endgame: message.body.endgame,
+    }
     this.run(this.agent.bitfield(message.from, jobId, wanted, this.clock(), this.random))
     if (
       this.agent.jobState(jobId) === 'finished' &&
@@ -296,40 +297,24 @@ export class ProverService {
     }
   }
 
-  /**
-   * The client is the one peer known to hold the segment. If bitswap gets nothing from it within
-   * the idle timeout (seen after a client restart: the old connection's bitswap state went stale),
-   * the connection is dropped and dialled afresh, and the fetch is tried once more.
-   */
+  /** The client is the one peer known to hold the segment. */
   private async fetchSegment(
     job: DealtJob,
     cid: string,
     file: string,
     signal: AbortSignal,
   ): Promise<void> {
-    const fetch = (): Promise<number> =>
-      fetchToFile(this.options.storage, cid, file, { maxBytes: 1 << 30, signal, timeoutMs: 20_000 })
-    try {
-      await fetch()
-    } catch (err) {
-      if (signal.aborted || !(isWholesumError(err) && err.code === 'TIMEOUT')) throw err
-      this.options.logger.warn('segment fetch stalled; reconnecting to the client and retrying', {
-        jobId: job.need.jobId,
-        cid,
-      })
-      const libp2p = this.options.wire.node.libp2p
-      const client = peerIdFromString(job.client)
-      await libp2p.hangUp(client).catch(() => {})
-      await libp2p
-        .dial(
-          job.need.clientAddrs.map((a) =>
-            multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${job.client}`),
-          ),
-          { signal },
-        )
-        .catch(() => {})
-      await fetch()
-    }
+    const holder = { peerId: job.client, addrs: job.need.clientAddrs }
+    await fetchFromHolder(this.options.storage, this.options.wire.node.libp2p, holder, cid, file, {
+      maxBytes: 1 << 30,
+      signal,
+      timeoutMs: 20_000,
+      onRetry: () =>
+        this.options.logger.warn('segment fetch stalled; reconnecting to the client and retrying', {
+          jobId: job.need.jobId,
+          cid,
+        }),
+    })
   }
 
   private storeWork(write: () => unknown): void {

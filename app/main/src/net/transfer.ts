@@ -4,7 +4,15 @@
 import { createReadStream, createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
-import { ResourceLimitError, type CidString, type StoragePlugin } from '@wholesum/plugin-api'
+import {
+  isWholesumError,
+  ResourceLimitError,
+  type CidString,
+  type StoragePlugin,
+} from '@wholesum/plugin-api'
+import type { Libp2p } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 
 export async function putFile(
   storage: StoragePlugin,
@@ -45,5 +53,49 @@ export async function fetchToFile(
   } catch (err) {
     await rm(partial, { force: true })
     throw err
+  }
+}
+
+/** The one peer known to hold an object: its peer ID and any addresses learnt for it. */
+export interface Holder {
+  readonly peerId: string
+  readonly addrs?: readonly string[]
+}
+
+/**
+ * `fetchToFile` for an object one known peer holds (a segment blob at the client, a receipt at its
+ * prover). If bitswap gets nothing within the idle timeout (seen after a restart: the old
+ * connection's bitswap state went stale), the connection to that peer is dropped and dialled
+ * afresh, and the fetch is tried once more. Other errors (too large, aborted) are final.
+ */
+export async function fetchFromHolder(
+  storage: StoragePlugin,
+  libp2p: Libp2p,
+  holder: Holder,
+  cid: CidString,
+  file: string,
+  options: {
+    maxBytes: number
+    signal?: AbortSignal
+    timeoutMs?: number
+    onRetry?: (error: Error) => void
+  },
+): Promise<number> {
+  const fetch = (): Promise<number> => fetchToFile(storage, cid, file, options)
+  try {
+    return await fetch()
+  } catch (err) {
+    if (options.signal?.aborted === true || !(isWholesumError(err) && err.code === 'TIMEOUT')) {
+      throw err
+    }
+    options.onRetry?.(err)
+    const peer = peerIdFromString(holder.peerId)
+    await libp2p.hangUp(peer).catch(() => {})
+    const addrs = (holder.addrs ?? []).map((a) =>
+      multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${holder.peerId}`),
+    )
+    const dialOptions = options.signal !== undefined ? { signal: options.signal } : {}
+    await libp2p.dial(addrs.length > 0 ? addrs : peer, dialOptions).catch(() => {})
+    return await fetch()
   }
 }

@@ -345,12 +345,26 @@ describe('prover agent in the JOIN stage', () => {
 
   test('a prover picks a random wanted pair of a round, joins the two receipts its grant names, and notifies', () => {
     const agent = dealtAgent()
-    const [claim, ...more] = agent.joinBitfield('client', need.jobId, 2, [0, 1], 5, seededRandom(3))
+    const [claim, ...more] = agent.joinBitfield(
+      'client',
+      need.jobId,
+      2,
+      { indexes: [0, 1], endgame: false },
+      5,
+      seededRandom(3),
+    )
     assert.equal(more.length, 0, 'one slot, one claim')
     assert.equal(claim!.type, 'send-join-claim')
     const { index } = claim as { index: number }
     assert.deepEqual(
-      agent.joinBitfield('client', need.jobId, 1, [0], 6, seededRandom(3)),
+      agent.joinBitfield(
+        'client',
+        need.jobId,
+        1,
+        { indexes: [0], endgame: false },
+        6,
+        seededRandom(3),
+      ),
       [],
       'busy',
     )
@@ -371,25 +385,61 @@ describe('prover agent in the JOIN stage', () => {
     assert.equal(agent.freeSlots, 1)
     assert.equal(agent.statistics.joined, 1)
     assert.deepEqual(
-      agent.joinBitfield('client', need.jobId, 2, [index], 7, seededRandom(3)),
+      agent.joinBitfield('client', need.jobId, 2, { indexes: [index], endgame: true }, 7, () => 0),
       [],
-      'a pair it delivered is not picked again',
+      'a pair it delivered is not picked from an endgame bit field (the client may be verifying it)',
+    )
+    assert.equal(
+      agent.joinBitfield('client', need.jobId, 2, { indexes: [index], endgame: false }, 8, () => 0)
+        .length,
+      1,
+      'wanted again outside the endgame: the delivery failed there, so the pair is joined again',
     )
   })
 
   test('a refused join claim frees the slot; the pair may be picked again from a later bit field', () => {
     const agent = dealtAgent()
-    agent.joinBitfield('client', need.jobId, 0, [3], 5, seededRandom(1))
+    agent.joinBitfield(
+      'client',
+      need.jobId,
+      0,
+      { indexes: [3], endgame: false },
+      5,
+      seededRandom(1),
+    )
     assert.deepEqual(agent.joinClaimAnswered(need.jobId, 0, 3, undefined), [])
     assert.equal(agent.freeSlots, 1)
-    assert.equal(agent.joinBitfield('client', need.jobId, 0, [3], 6, seededRandom(1)).length, 1)
+    assert.equal(
+      agent.joinBitfield(
+        'client',
+        need.jobId,
+        0,
+        { indexes: [3], endgame: false },
+        6,
+        seededRandom(1),
+      ).length,
+      1,
+    )
   })
 
   test('an empty bit field ends a job here only until work is wanted again', () => {
     const agent = dealtAgent()
-    assert.deepEqual(agent.bitfield('client', need.jobId, [], 5, seededRandom(1)), [])
+    assert.deepEqual(
+      agent.bitfield('client', need.jobId, { indexes: [], endgame: false }, 5, seededRandom(1)),
+      [],
+    )
     assert.equal(agent.jobState(need.jobId), 'finished')
-    assert.equal(agent.joinBitfield('client', need.jobId, 0, [0], 6, seededRandom(1)).length, 1)
+    assert.equal(
+      agent.joinBitfield(
+        'client',
+        need.jobId,
+        0,
+        { indexes: [0], endgame: false },
+        6,
+        seededRandom(1),
+      ).length,
+      1,
+    )
     assert.equal(agent.jobState(need.jobId), 'dealt')
   })
 })

@@ -278,13 +278,34 @@ describe('prover agent', () => {
     assert.equal(agent.need('client', need, 0)[0]!.type, 'send-offer')
     assert.deepEqual(agent.need('client', need, 1), [])
     assert.deepEqual(
-      agent.bitfield('client', need.jobId, [0, 1, 2], 2, seededRandom(1)),
+      agent.bitfield(
+        'client',
+        need.jobId,
+        { indexes: [0, 1, 2], endgame: false },
+        2,
+        seededRandom(1),
+      ),
       [],
       'no deal yet',
     )
     agent.offerAnswered(need.jobId, true, 3)
-    assert.deepEqual(agent.bitfield('impostor', need.jobId, [0, 1], 4, seededRandom(1)), [])
-    const claims = agent.bitfield('client', need.jobId, [0, 1, 2, 3], 5, seededRandom(7))
+    assert.deepEqual(
+      agent.bitfield(
+        'impostor',
+        need.jobId,
+        { indexes: [0, 1], endgame: false },
+        4,
+        seededRandom(1),
+      ),
+      [],
+    )
+    const claims = agent.bitfield(
+      'client',
+      need.jobId,
+      { indexes: [0, 1, 2, 3], endgame: false },
+      5,
+      seededRandom(7),
+    )
     assert.equal(claims.length, 2)
     assert.equal(agent.freeSlots, 0)
     const index = (claims[0] as { index: number }).index
@@ -302,7 +323,13 @@ describe('prover agent: a freed slot picks from the latest bit field', () => {
     const agent = new ProverAgent(settings)
     agent.need('client', need, 0)
     agent.offerAnswered(need.jobId, true, 1)
-    const first = agent.bitfield('client', need.jobId, [0, 1, 2], 2, () => 0)
+    const first = agent.bitfield(
+      'client',
+      need.jobId,
+      { indexes: [0, 1, 2], endgame: false },
+      2,
+      () => 0,
+    )
     assert.deepEqual(
       first.map((c) => (c as { index: number }).index),
       [0],
@@ -379,6 +406,26 @@ describe('simulated network (the real state machines, virtual time)', () => {
     assert.equal(result.phase, 'done')
     assert.equal(result.credits.get('liar'), undefined)
     assert.equal(result.strikes.get('liar'), 2)
+  })
+
+  test('an honest prover whose delivery was lost proves that segment again; a liar cannot stall the job', () => {
+    // The devnet's wrong-segment case: one liar and one honest prover. Once the honest prover's
+    // receipt for a segment failed verification through no fault of its own, it must be willing to
+    // prove that segment again, or nobody ever will.
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const result = simulate({
+        ...base,
+        seed,
+        job: job(3, 2),
+        provers: [
+          { id: 'liar', behaviour: 'liar', segmentMs: 10_000 },
+          { id: 'honest', behaviour: 'honest', segmentMs: 10_000, lostDeliveries: 1 },
+        ],
+      })
+      assert.equal(result.phase, 'done', `seed ${seed}`)
+      assert.equal(result.credits.get('honest'), 3, `seed ${seed}`)
+      assert.ok(result.virtualMs < 120_000, `seed ${seed}: took ${result.virtualMs} ms`)
+    }
   })
 
   test('a prover that vanishes mid-segment costs at most a claim TTL, not the job', () => {

@@ -64,14 +64,35 @@ interface AgentJob {
   state: 'offered' | 'dealt' | 'finished'
   /** Items (itemKey) this prover claimed, is working on, or is notifying about. */
   readonly active: Set<string>
-  /** Items this prover already delivered or that failed here: not picked again. */
-  readonly tried: Set<string>
+  /** Claims granted to this prover per item: an item is given up after `MAX_ATTEMPTS`. */
+  readonly attempts: Map<string, number>
+  /**
+   * Items whose notice the client answered. Skipped while the client may still be verifying them
+   * (an endgame bit field lists claimed items too); a later bit field that is not an endgame one
+   * and still wants the item means the delivery failed there, and the item may be proved again.
+   */
+  readonly delivered: Set<string>
   lastBitfieldAt: number
   /** The latest PROVE bit field, so a freed slot can pick at once instead of waiting for the next. */
-  lastWanted?: readonly number[]
+  lastWanted?: WantedField
   /** Segments refused to this prover since that bit field: not claimed again from it. */
   readonly refusedSince: Set<string>
 }
+
+/** A bit field as the agent needs it: the wanted items, and whether claimed ones are among them. */
+export interface WantedField {
+  readonly indexes: readonly number[]
+  /** The endgame: items already claimed (perhaps by us) are offered to everyone again. */
+  readonly endgame: boolean
+}
+
+/**
+ * How many times one prover takes on one item. More than once, because a delivery can be lost
+ * through no fault of the prover (a stalled transfer, a restart): with few provers, refusing to
+ * retry would leave the item to nobody. Bounded, because a failure that repeats is this
+ * prover's own (a segment it cannot prove, a receipt the client never accepts).
+ */
+export const MAX_ATTEMPTS = 3
 
 /** A segment is `7`, round 2's pair 3 is `j2/3`. */
 const segmentKey = (index: number): string => String(index)
@@ -123,7 +144,8 @@ export class ProverAgent {
       need,
       state: 'offered',
       active: new Set(),
-      tried: new Set(),
+      attempts: new Map(),
+      delivered: new Set(),
       lastBitfieldAt: now,
       refusedSince: new Set(),
     })
@@ -142,7 +164,8 @@ export class ProverAgent {
       need,
       state: 'dealt',
       active: new Set(),
-      tried: new Set(),
+      attempts: new Map(),
+      delivered: new Set(),
       lastBitfieldAt: now,
       refusedSince: new Set(),
     })
@@ -178,7 +201,7 @@ export class ProverAgent {
   bitfield(
     from: string,
     jobId: string,
-    wanted: readonly number[],
+    wanted: WantedField,
     now: number,
     random: () => number,
   ): AgentCommand[] {
@@ -186,11 +209,11 @@ export class ProverAgent {
     if (job === undefined) return []
     job.lastWanted = wanted
     job.refusedSince.clear()
-    if (wanted.length === 0) {
+    if (wanted.indexes.length === 0) {
       if (job.active.size === 0) job.state = 'finished'
       return []
     }
-    return this.pick(job, wanted, segmentKey, random).map((index) => ({
+    return this.pick(job, wanted, segmentKey, random, true).map((index) => ({
       type: 'send-claim',
       jobId,
       client: job.client,
@@ -206,8 +229,12 @@ export class ProverAgent {
   refill(jobId: string, random: () => number): AgentCommand[] {
     const job = this.jobs.get(jobId)
     if (job === undefined || job.state !== 'dealt' || job.lastWanted === undefined) return []
-    const wanted = job.lastWanted.filter((i) => !job.refusedSince.has(segmentKey(i)))
-    return this.pick(job, wanted, segmentKey, random).map((index) => ({
+    const wanted = {
+      ...job.lastWanted,
+      indexes: job.lastWanted.indexes.filter((i) => !job.refusedSince.has(segmentKey(i))),
+    }
+    // Not fresh: it may predate our own deliveries, so it cannot say that one failed.
+    return this.pick(job, wanted, segmentKey, random, false).map((index) => ({
       type: 'send-claim',
       jobId,
       client: job.client,
@@ -223,13 +250,13 @@ export class ProverAgent {
     from: string,
     jobId: string,
     round: number,
-    wanted: readonly number[],
+    wanted: WantedField,
     now: number,
     random: () => number,
   ): AgentCommand[] {
     const job = this.dealt(from, jobId, now)
     if (job === undefined) return []
-    return this.pick(job, wanted, (i) => pairKey(round, i), random).map((index) => ({
+    return this.pick(job, wanted, (i) => pairKey(round, i), random, true).map((index) => ({
       type: 'send-join-claim',
       jobId,
       client: job.client,
@@ -241,7 +268,10 @@ export class ProverAgent {
   claimAnswered(jobId: string, index: number, granted: boolean): AgentCommand[] {
     const job = this.holding(jobId, segmentKey(index))
     if (job === undefined) return []
-    if (granted) return [{ type: 'prove', jobId, index }]
+    if (granted) {
+      this.attempted(job, segmentKey(index))
+      return [{ type: 'prove', jobId, index }]
+    }
     this.refused(job, segmentKey(index))
     return []
   }
@@ -255,7 +285,10 @@ export class ProverAgent {
   ): AgentCommand[] {
     const job = this.holding(jobId, pairKey(round, index))
     if (job === undefined) return []
-    if (grant !== undefined) return [{ type: 'join', jobId, round, index, ...grant }]
+    if (grant !== undefined) {
+      this.attempted(job, pairKey(round, index))
+      return [{ type: 'join', jobId, round, index, ...grant }]
+    }
     this.refused(job, pairKey(round, index))
     return []
   }
@@ -303,7 +336,7 @@ export class ProverAgent {
     const commands: AgentCommand[] = []
     for (const job of this.jobs.values()) {
       if (job.state !== 'finished' && now >= job.need.deadline) {
-        for (const key of job.active) this.release(job, key, false)
+        for (const key of job.active) this.release(job, key)
         job.state = 'finished'
         commands.push({
           type: 'log',
@@ -337,15 +370,25 @@ export class ProverAgent {
     return active < this.settings.maxConcurrentJobs
   }
 
-  /** Random wanted items this prover is not on and has not tried, one per free slot. */
+  /**
+   * Random wanted items, one per free slot, among those this prover is not on, has attempts left
+   * for, and has not delivered (unless a `fresh` bit field outside the endgame wants one again).
+   */
   private pick(
     job: AgentJob,
-    wanted: readonly number[],
+    wanted: WantedField,
     key: (index: number) => string,
     random: () => number,
+    fresh: boolean,
   ): number[] {
+    if (fresh && !wanted.endgame) for (const i of wanted.indexes) job.delivered.delete(key(i))
     if (this.busy >= this.settings.maxConcurrentSegments) return []
-    const candidates = wanted.filter((i) => !job.active.has(key(i)) && !job.tried.has(key(i)))
+    const candidates = wanted.indexes.filter((i) => {
+      const k = key(i)
+      return (
+        !job.active.has(k) && !job.delivered.has(k) && (job.attempts.get(k) ?? 0) < MAX_ATTEMPTS
+      )
+    })
     const picked: number[] = []
     while (this.busy < this.settings.maxConcurrentSegments && candidates.length > 0) {
       const at = Math.min(candidates.length - 1, Math.floor(random() * candidates.length))
@@ -366,13 +409,17 @@ export class ProverAgent {
   private refused(job: AgentJob, key: string): void {
     this.stats.claimsRefused += 1
     job.refusedSince.add(key)
-    this.release(job, key, false)
+    this.release(job, key)
+  }
+
+  private attempted(job: AgentJob, key: string): void {
+    job.attempts.set(key, (job.attempts.get(key) ?? 0) + 1)
   }
 
   private failed(jobId: string, key: string, message: string): AgentCommand[] {
     const job = this.holding(jobId, key)
     if (job === undefined) return []
-    this.release(job, key, true)
+    this.release(job, key)
     return [{ type: 'log', level: 'warn', jobId, message }]
   }
 
@@ -387,13 +434,13 @@ export class ProverAgent {
     if (job === undefined) return []
     if (accepted) this.stats.accepted += 1
     else this.stats.rejected += 1
-    this.release(job, key, true)
+    this.release(job, key)
+    job.delivered.add(key)
     if (accepted) return []
     return [{ type: 'log', level: 'warn', jobId, message: `${what} refused: ${reason ?? '?'}` }]
   }
 
-  private release(job: AgentJob, key: string, tried: boolean): void {
+  private release(job: AgentJob, key: string): void {
     if (job.active.delete(key)) this.busy -= 1
-    if (tried) job.tried.add(key)
   }
 }

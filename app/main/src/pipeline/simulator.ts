@@ -22,6 +22,11 @@ export interface VirtualProver {
   readonly vanishAt?: number
   /** For 'liar': the stages it lies in (default both). */
   readonly liesIn?: readonly ('prove' | 'join')[]
+  /**
+   * An honest prover whose first this-many segment deliveries fail verification anyway, as when
+   * the client cannot fetch the receipt (a stalled transfer): the prover did nothing wrong.
+   */
+  readonly lostDeliveries?: number
   readonly settings?: Partial<ProverSettings>
 }
 
@@ -207,6 +212,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       },
     ]),
   )
+  const lostLeft = new Map(options.provers.map((p) => [p.id, p.lostDeliveries ?? 0]))
   const gone = (id: string, time: number): boolean => {
     const spec = agents.get(id)?.spec
     return spec?.behaviour === 'vanishes' && time >= (spec.vanishAt ?? 0)
@@ -259,17 +265,22 @@ export function simulate(options: SimulationOptions): SimulationResult {
           })
           break
         case 'publish-bitfield':
-          broadcast((agent) => agent.bitfield(clientId, jobId, command.indexes, now, random))
+          broadcast((agent) => agent.bitfield(clientId, jobId, command, now, random))
           break
         case 'verify-segment': {
-          const ok = !lies(command.prover, 'prove')
+          const lost = (lostLeft.get(command.prover) ?? 0) > 0
+          if (lost) lostLeft.set(command.prover, lostLeft.get(command.prover)! - 1)
+          const ok = !lost && !lies(command.prover, 'prove')
+          const reason = lost
+            ? `receipt ${command.receiptCid} could not be fetched`
+            : 'claim digest differs from the expected claim'
           at(now + 1, () =>
             runClient(
               client.segmentVerified(
                 command.prover,
                 command.index,
                 command.receiptCid,
-                ok ? { ok } : { ok, reason: 'claim digest differs from the expected claim' },
+                ok ? { ok } : { ok, reason },
                 now,
               ),
             ),
@@ -299,7 +310,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       switch (command.type) {
         case 'publish-join-bitfield':
           broadcast((agent) =>
-            agent.joinBitfield(clientId, jobId, command.round, command.indexes, now, random),
+            agent.joinBitfield(clientId, jobId, command.round, command, now, random),
           )
           break
         case 'verify-join': {
