@@ -100,6 +100,15 @@ export interface VerifySegmentResult {
   readonly verifyMs: number
 }
 
+/** What one segment receipt, checked on its own, shows: see `ProverPlugin.inspectSegment`. */
+export interface SegmentEvidence {
+  readonly index: number
+  /** The trace size proved (2^po2 cycles), as the verified seal states it. */
+  readonly po2: number
+  readonly claimDigest: DigestHex
+  readonly verifyMs: number
+}
+
 export interface AssembleRequest {
   /** Segment receipts in segment order. */
   readonly segmentReceipts: readonly string[]
@@ -140,6 +149,12 @@ export interface ProverPlugin {
    * equals `expectedClaim`. Rejects with VerificationError otherwise, naming what differs.
    */
   verifySegment(request: VerifySegmentRequest): Promise<VerifySegmentResult>
+  /**
+   * Checks a segment receipt of some other job (a prover's benchmark evidence): its seal verifies,
+   * and it reports the po2 it was proved at and its claim. Rejects with VerificationError
+   * otherwise. It says nothing about who proved it or how fast.
+   */
+  inspectSegment(request: { receipt: string; signal?: AbortSignal }): Promise<SegmentEvidence>
   /** Segment receipt to succinct receipt; UnavailableError without the recursion circuit. */
   lift(request: { receipt: string; out: string; signal?: AbortSignal }): Promise<ReceiptFile>
   /** Two adjacent succinct receipts to one; UnavailableError without the recursion circuit. */

@@ -13,6 +13,7 @@ import type {
   SegmentInfo,
   VerifyRequest,
   VerifyResult,
+  SegmentEvidence,
   VerifySegmentRequest,
   VerifySegmentResult,
 } from '@wholesum/plugin-api'
@@ -83,6 +84,14 @@ export class Risc0Prover implements ProverPlugin {
       { receipt, expectedClaim, index },
       { signal },
     )
+  }
+
+  async inspectSegment(request: {
+    receipt: string
+    signal?: AbortSignal
+  }): Promise<SegmentEvidence> {
+    const { receipt, signal } = request
+    return this.#worker.request<SegmentEvidence>('inspect-segment', { receipt }, { signal })
   }
 
   async lift(request: {

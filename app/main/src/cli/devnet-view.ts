@@ -58,6 +58,17 @@ export function devnetView(stream: NodeJS.WritableStream, plain: boolean): Devne
           phase = event.phase
           say(`phase ${event.phase}${event.reason !== undefined ? `: ${event.reason}` : ''}`)
           break
+        case 'evidence': {
+          const e = event.evidence
+          const what =
+            e.status === 'verified'
+              ? `verified (a po2 ${e.po2} segment receipt)`
+              : e.status === 'absent'
+                ? 'none yet (its Hz does not count)'
+                : `${e.status}: ${e.reason}`
+          say(`offer from ${name(net, event.prover)}: benchmark evidence ${what}`)
+          break
+        }
         case 'deal':
           say(`deal with ${name(net, event.prover)}`)
           break

@@ -40,6 +40,8 @@ describe('a tiny guest proved locally through the prover plugin', () => {
   let receipt: string
   let imageId: string
   let journal: Buffer
+  let segmentClaim: string
+  let segmentPo2: number
 
   test('gives a composite receipt that verifies, with journal, stdout and stderr harvested', async () => {
     const input = await readFile(sample('hello.input'))
@@ -53,6 +55,8 @@ describe('a tiny guest proved locally through the prover plugin', () => {
     })
     receipt = result.receiptPath
     imageId = result.imageId
+    segmentClaim = result.execution.segments[0]!.claimDigest
+    segmentPo2 = result.execution.segments[0]!.po2
     journal = await readFile(result.journalPath)
 
     assert.equal(
@@ -71,6 +75,39 @@ describe('a tiny guest proved locally through the prover plugin', () => {
     assert.ok(events.includes('segment-proved') && events.at(-1) === 'verified')
     const summary = JSON.parse(await readFile(join(work, 'hello', 'job.json'), 'utf8'))
     assert.equal(summary.receipt.verified, true)
+  })
+
+  test('a segment receipt checked on its own: for its index and claim only; as evidence, its po2', async () => {
+    const segment = join(work, 'hello', 'receipts', 'segment-00000.receipt')
+    const ok = await prover.verifySegment({
+      receipt: segment,
+      expectedClaim: segmentClaim,
+      index: 0,
+    })
+    assert.equal(ok.claimDigest, segmentClaim)
+    await assert.rejects(
+      prover.verifySegment({ receipt: segment, expectedClaim: segmentClaim, index: 1 }),
+      (err: unknown) =>
+        err instanceof VerificationError && /for segment 0, not segment 1/.test(err.message),
+    )
+    await assert.rejects(
+      prover.verifySegment({ receipt: segment, expectedClaim: 'ab'.repeat(32), index: 0 }),
+      (err: unknown) => err instanceof VerificationError && /not the expected/.test(err.message),
+    )
+    const evidence = await prover.inspectSegment({ receipt: segment })
+    assert.deepEqual(
+      { index: evidence.index, po2: evidence.po2, claimDigest: evidence.claimDigest },
+      // hello's one segment is shorter than the po2 16 limit: the trace proved is its own size.
+      { index: 0, po2: segmentPo2, claimDigest: segmentClaim },
+    )
+    const tampered = Buffer.from(await readFile(segment))
+    tampered[Math.floor(tampered.length / 2)]! ^= 0xff
+    const path = join(work, 'tampered-segment.receipt')
+    await writeFile(path, tampered)
+    await assert.rejects(
+      prover.inspectSegment({ receipt: path }),
+      (err: unknown) => err instanceof VerificationError && /does not verify/.test(err.message),
+    )
   })
 
   test('the receipt verifies again from its file alone', async () => {

@@ -11,7 +11,8 @@ import type { ComponentLogger } from '../log/logger.ts'
 import { DEFAULT_JOB_LIMITS, type JobLimits } from '../jobs/limits.ts'
 import { validateInput, validatePo2, validateProgram } from '../jobs/validate.ts'
 import { ClientJob, type ClientCommand, type ClientPhase } from '../pipeline/client-job.ts'
-import type { OfferTerms } from '../pipeline/market.ts'
+import type { EvidenceCheck, OfferTerms } from '../pipeline/market.ts'
+import { EvidenceChecker } from './evidence.ts'
 import { Bitfield } from '../protocol/bitfield.ts'
 import { deriveJobId } from '../protocol/job-id.ts'
 import { PROTOCOLS, TOPICS, type MessageOf } from '../protocol/messages.ts'
@@ -49,6 +50,13 @@ export type ClientEvent =
       readonly reason?: string
     }
   | { readonly type: 'deal'; readonly jobId: string; readonly prover: string }
+  /** An offer's benchmark receipt was checked (before the offer is weighed). */
+  | {
+      readonly type: 'evidence'
+      readonly jobId: string
+      readonly prover: string
+      readonly evidence: EvidenceCheck
+    }
   | {
       readonly type: 'claim'
       readonly jobId: string
@@ -198,10 +206,18 @@ export class ClientService {
   private timer: ReturnType<typeof setInterval> | undefined
   private readonly clock: () => number
   private offerSeq = 0
+  private readonly evidence: EvidenceChecker
 
   constructor(options: ClientServiceOptions) {
     this.options = options
     this.clock = options.clock ?? Date.now
+    this.evidence = new EvidenceChecker({
+      storage: options.storage,
+      libp2p: options.wire.node.libp2p,
+      prover: options.prover,
+      workDir: options.workDir,
+      fetchTimeoutMs: 3_000,
+    })
   }
 
   async start(): Promise<void> {
@@ -747,12 +763,24 @@ export class ClientService {
     const job = this.jobs.get(body.jobId)
     if (job === undefined)
       return { type: 'decline', body: { jobId: body.jobId, reason: 'unknown job' } }
+    // Checked before the offer is weighed: its reported Hz counts only with a receipt that verifies.
+    const evidence = await this.evidence.check(from, body.benchmark.receiptCid)
+    job.onEvent({ type: 'evidence', jobId: job.id, prover: from, evidence })
+    if (evidence.status !== 'verified' && evidence.status !== 'absent') {
+      this.options.logger.warn('benchmark evidence not verified', {
+        jobId: job.id,
+        prover: from,
+        receiptCid: body.benchmark.receiptCid,
+        ...evidence,
+      })
+    }
     const terms: OfferTerms = {
       pricePerSegment: BigInt(body.pricePerSegment),
       capacity: body.capacity,
       hardware: body.hardware,
       hz: body.benchmark.hz,
       recursion: body.recursion,
+      evidence,
     }
     const offerId = `offer-${this.offerSeq++}`
     const reply = new Promise<Reply>((resolveReply) => {

@@ -28,9 +28,30 @@ export interface OfferTerms {
     readonly memoryMiB: number
     readonly accelerator: Accelerator
   }
-  /** Measured proving speed (cycles per second) from the prover's benchmark receipt. */
+  /** Proving speed (cycles per second) the prover reports, measured on its latest proof. */
   readonly hz: number
   readonly recursion: boolean
+  /** What the client found checking the offer's benchmark receipt (absent: not checked). */
+  readonly evidence?: EvidenceCheck
+}
+
+/**
+ * The client's check of an offer's benchmark receipt. A receipt that verifies shows that a real
+ * segment proof at that po2 exists behind the offer; it cannot show who made it or how fast, so
+ * the reported Hz counts for ranking only when the evidence verified.
+ */
+export type EvidenceCheck =
+  | { readonly status: 'verified'; readonly po2: number; readonly claimDigest: string }
+  /** The offer names no receipt: a prover that has not proved anything yet. */
+  | { readonly status: 'absent' }
+  /** The receipt could not be fetched in time; the offer stands, its Hz does not count. */
+  | { readonly status: 'unreachable'; readonly reason: string }
+  /** The prover offered bytes that are not a valid segment receipt: a lie. */
+  | { readonly status: 'invalid'; readonly reason: string }
+
+/** The Hz an offer is ranked by: its reported Hz only when its benchmark receipt verified. */
+export function rankedHz(offer: OfferTerms): number {
+  return offer.evidence?.status === 'verified' ? offer.hz : 0
 }
 
 export interface PendingOffer {
@@ -68,12 +89,16 @@ export function offerMeetsNeed(need: NeedTerms, offer: OfferTerms): OfferVerdict
   if (!Number.isInteger(offer.capacity) || offer.capacity < 1) {
     return { accept: false, reason: `capacity ${offer.capacity} is not a positive integer` }
   }
+  if (offer.evidence?.status === 'invalid') {
+    return { accept: false, reason: `benchmark evidence is invalid: ${offer.evidence.reason}` }
+  }
   return { accept: true }
 }
 
 /**
- * The client's selection, documented in docs/protocol.md: among offers that meet the need, the
- * cheapest first, then the fastest (benchmark Hz), then the earliest; at most `maxProvers` deals,
+ * The client's selection, documented in docs/network.md: among offers that meet the need, the
+ * cheapest first, then the fastest (reported Hz, counted only with verified benchmark evidence),
+ * then the earliest; at most `maxProvers` deals,
  * and no more provers than segments (an extra prover could only duplicate work).
  */
 export function selectOffers(
@@ -92,7 +117,7 @@ export function selectOffers(
   eligible.sort(
     (a, b) =>
       compareBigint(a.terms.pricePerSegment, b.terms.pricePerSegment) ||
-      b.terms.hz - a.terms.hz ||
+      rankedHz(b.terms) - rankedHz(a.terms) ||
       a.receivedAt - b.receivedAt ||
       (a.prover < b.prover ? -1 : a.prover > b.prover ? 1 : 0),
   )

@@ -5,6 +5,7 @@ import {
   decideOffer,
   selectOffers,
   type NeedTerms,
+  type EvidenceCheck,
   type OfferTerms,
   type ProverSettings,
 } from './market.ts'
@@ -21,12 +22,20 @@ const need: NeedTerms = {
   requirements: { minMemoryMiB: 1024, proverKind: 'risc0', recursion: false },
 }
 
-const offer = (price: bigint, hz = 1000, memoryMiB = 4096): OfferTerms => ({
+const verified: EvidenceCheck = { status: 'verified', po2: 16, claimDigest: 'ab'.repeat(32) }
+
+const offer = (
+  price: bigint,
+  hz = 1000,
+  memoryMiB = 4096,
+  evidence: EvidenceCheck = verified,
+): OfferTerms => ({
   pricePerSegment: price,
   capacity: 1,
   hardware: { cpus: 2, memoryMiB, accelerator: 'cpu' },
   hz,
   recursion: false,
+  evidence,
 })
 
 const config = (over: Partial<ClientJobConfig> = {}): ClientJobConfig => ({
@@ -73,6 +82,32 @@ describe('market policy', () => {
     assert.match(reasons.get('D')!, /exceeds the reward/)
     assert.match(reasons.get('E')!, /memory 512 MiB/)
     assert.match(reasons.get('A')!, /enough provers/)
+  })
+
+  test('reported Hz ranks an offer only when its benchmark receipt verified; a bad receipt is declined', () => {
+    const offers = [
+      { id: 'a', prover: 'A', terms: offer(20n, 9000, 4096, { status: 'absent' }), receivedAt: 1 },
+      {
+        id: 'b',
+        prover: 'B',
+        terms: offer(20n, 9000, 4096, { status: 'unreachable', reason: 'timed out' }),
+        receivedAt: 2,
+      },
+      { id: 'c', prover: 'C', terms: offer(20n, 500), receivedAt: 3 },
+      {
+        id: 'd',
+        prover: 'D',
+        terms: offer(1n, 9000, 4096, { status: 'invalid', reason: 'does not verify' }),
+        receivedAt: 0,
+      },
+    ]
+    const { accepted, declined } = selectOffers(need, offers, { maxProvers: 3 }, 0)
+    assert.deepEqual(
+      accepted.map((o) => o.prover),
+      ['C', 'A', 'B'],
+      'verified 500 Hz beats unverified 9000 Hz; unverified ones by arrival',
+    )
+    assert.match(declined.find((d) => d.offer.prover === 'D')!.reason, /evidence is invalid/)
   })
 
   test('never more provers than segments', () => {

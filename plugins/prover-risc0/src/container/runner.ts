@@ -92,6 +92,7 @@ const FILE_FIELDS: Readonly<Record<string, FileFields>> = {
   },
   'prove-segment': { inputs: [['segment', 'segment']], output: ['out', 'file'] },
   'verify-segment': { inputs: [['receipt', 'receipt']] },
+  'inspect-segment': { inputs: [['receipt', 'receipt']] },
   lift: { inputs: [['receipt', 'receipt']], output: ['out', 'file'] },
   join: {
     inputs: [

@@ -94,6 +94,9 @@ enum Request {
         expected_claim: String,
         index: u32,
     },
+    InspectSegment {
+        receipt: PathBuf,
+    },
     Lift {
         receipt: PathBuf,
         out: PathBuf,
@@ -134,6 +137,7 @@ pub fn dispatch(id: u64, request: Value) -> OpResult {
         Request::VerifySegment { receipt, expected_claim, index } => {
             verify_segment(&receipt, &expected_claim, index)
         }
+        Request::InspectSegment { receipt } => inspect_segment(&receipt),
         Request::Lift { receipt, out } => lift(&receipt, &out),
         Request::Join { left, right, out } => join(&left, &right, &out),
         Request::Assemble { segment_receipts, journal, out } => {
@@ -358,7 +362,7 @@ fn prove_segment(segment_path: &Path, out: &Path) -> OpResult {
 /// proves exactly the claim the client's own execution recorded for that index.
 fn verify_segment(receipt_path: &Path, expected_claim: &str, index: u32) -> OpResult {
     let started = Instant::now();
-    let receipt: SegmentReceipt = read_bincode(receipt_path, "a segment receipt")?;
+    let receipt = read_untrusted_segment_receipt(receipt_path)?;
     if receipt.index != index {
         return Err(OpError::verification(format!(
             "the receipt is for segment {}, not segment {index}",
@@ -379,6 +383,37 @@ fn verify_segment(receipt_path: &Path, expected_claim: &str, index: u32) -> OpRe
         "claimDigest": claim_digest,
         "verifyMs": started.elapsed().as_millis() as u64,
     }))
+}
+
+/// Words of rv32im circuit output (`CircuitInfo::OUTPUT_SIZE` of risc0-circuit-rv32im 4.0.5) that
+/// open a seal after its version word; risc0-zkp's verifier reads the po2 right after them.
+const RV32IM_OUTPUT_WORDS: usize = 90;
+
+/// Benchmark evidence: a segment receipt checked on its own, for what it shows its prover can do.
+/// The seal must verify; its po2 (the trace size proved) and claim are reported, not compared:
+/// there is no execution of ours to compare them with.
+fn inspect_segment(receipt_path: &Path) -> OpResult {
+    let started = Instant::now();
+    let receipt = read_untrusted_segment_receipt(receipt_path)?;
+    receipt
+        .verify_integrity_with_context(&VerifierContext::default())
+        .map_err(|err| OpError::verification(format!("the segment receipt does not verify: {err}")))?;
+    let po2 = seal_po2(&receipt.seal)?;
+    Ok(json!({
+        "index": receipt.index,
+        "po2": po2,
+        "claimDigest": digest_hex(&receipt.claim.digest()),
+        "verifyMs": started.elapsed().as_millis() as u64,
+    }))
+}
+
+/// The po2 an rv32im seal was proved at. Read only from a seal that verified: the verifier used
+/// this very word as the trace size, so a verified seal cannot misstate it.
+fn seal_po2(seal: &[u32]) -> Result<u32, OpError> {
+    seal.get(1 + RV32IM_OUTPUT_WORDS)
+        .copied()
+        .filter(|po2| (MIN_PO2..=MAX_PO2).contains(po2))
+        .ok_or_else(|| OpError::verification("the seal does not state a supported po2"))
 }
 
 fn require_recursion() -> Result<(), OpError> {
@@ -540,6 +575,15 @@ fn read_bincode<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, OpErr
         .map_err(|err| OpError::invalid_request(format!("{} is not {what}: {err}", path.display())))
 }
 
+/// A segment receipt from another peer: bytes that do not decode are a failed verification (the
+/// peer handed in something that is not a receipt), not a malformed request of ours.
+fn read_untrusted_segment_receipt(path: &Path) -> Result<SegmentReceipt, OpError> {
+    let bytes = fs::read(path)
+        .map_err(|err| OpError::invalid_request(format!("cannot read {}: {err}", path.display())))?;
+    bincode::deserialize(&bytes)
+        .map_err(|err| OpError::verification(format!("not a segment receipt: {err}")))
+}
+
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OpError> {
     // Write then rename, so a reader never sees half a receipt.
     let tmp = path.with_extension("partial");
@@ -609,6 +653,23 @@ mod tests {
         let garbage = temp_file("receipt.bin", b"not a receipt at all");
         let err = verify(&garbage, &"00".repeat(32), None).err().unwrap();
         assert_eq!(err.code, "VERIFICATION_FAILED");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_segment_receipt_is_no_evidence() {
+        let garbage = temp_file("evidence.bin", b"not a receipt at all");
+        let err = inspect_segment(&garbage).err().unwrap();
+        assert_eq!(err.code, "VERIFICATION_FAILED");
+    }
+
+    #[test]
+    fn a_seal_too_short_or_with_an_unsupported_po2_states_no_po2() {
+        assert!(seal_po2(&[2; RV32IM_OUTPUT_WORDS]).is_err());
+        let mut seal = vec![0u32; RV32IM_OUTPUT_WORDS + 2];
+        seal[1 + RV32IM_OUTPUT_WORDS] = 30;
+        assert!(seal_po2(&seal).is_err());
+        seal[1 + RV32IM_OUTPUT_WORDS] = 16;
+        assert_eq!(seal_po2(&seal).ok(), Some(16));
     }
 
     #[test]
