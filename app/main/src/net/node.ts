@@ -5,12 +5,14 @@
 import { join } from 'node:path'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { kadDHT, removePublicAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping, type Ping } from '@libp2p/ping'
 import type { Identify } from '@libp2p/identify'
 import type { Ed25519PrivateKey, Libp2p } from '@libp2p/interface'
 import { IpfsStore, startIpfsNode, type IpfsNode } from '@wholesum/storage-ipfs'
+import { TOPICS } from '../protocol/messages.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 
 export interface NetworkSettings {
@@ -46,6 +48,22 @@ export interface NetworkNode {
   stop(): Promise<void>
 }
 
+/**
+ * Gossipsub scores our topics on one thing only: invalid messages (those our topic validator
+ * rejects). One costs -100, below the graylist threshold (-80), so the sender's RPCs are ignored
+ * until the counter decays (halving every second: about 4 s for one, longer for a habit). The
+ * mesh-delivery terms stay off: a devnet's topics are too quiet for delivery rates to mean much.
+ */
+const TOPIC_SCORE = createTopicScoreParams({
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  firstMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  invalidMessageDeliveriesWeight: -100,
+  invalidMessageDeliveriesDecay: 0.5,
+})
+
 /** Our DHT speaks its own protocol ID: it must never merge with the public IPFS DHT. */
 export const DHT_PROTOCOL = '/wholesum/kad/1.0.0'
 
@@ -67,6 +85,9 @@ export async function startNetworkNode(
       allowPublishToZeroTopicPeers: true,
       floodPublish: true,
       emitSelf: false,
+      scoreParams: {
+        topics: Object.fromEntries(Object.values(TOPICS).map((topic) => [topic, TOPIC_SCORE])),
+      },
     }),
     ...(settings.dht !== false
       ? {

@@ -153,3 +153,98 @@ describe('wire: signed messages over real libp2p nodes on loopback', () => {
     assert.equal(await rawRequest(new Uint8Array(300 * 1024)), false)
   })
 })
+
+describe('gossip is validated before it is forwarded (three nodes in a line: A – B – C)', () => {
+  let dir: string
+  let a: NetworkNode
+  let b: NetworkNode
+  let c: NetworkNode
+  let wireA: Wire
+  const logB = capture()
+  const logC = capture()
+  const atB: Message[] = []
+  const atC: Message[] = []
+  /** The gossipsub implementation's own view (not in its exported interface). */
+  const router = (node: NetworkNode) =>
+    node.libp2p.services.pubsub as unknown as {
+      getMeshPeers(topic: string): string[]
+      getScore(peer: string): number
+    }
+  /** C checks whatever reaches it: any line here means B forwarded something it should not. */
+  const droppedAtC = () => logC.lines.filter((l) => l.includes('message dropped'))
+  const bitfield = (round: number) => ({
+    jobId: job,
+    stage: 'prove' as const,
+    round,
+    total: 3,
+    bits: Uint8Array.of(0b011),
+    endgame: false,
+  })
+  const settle = async (ms = 1500) => await new Promise((r) => setTimeout(r, ms))
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wholesum-gossip-'))
+    b = await startNetworkNode(join(dir, 'b'), { dht: false })
+    a = await startNetworkNode(join(dir, 'a'), { dht: false, bootstrap: [b.addresses()[0]!] })
+    c = await startNetworkNode(join(dir, 'c'), { dht: false, bootstrap: [b.addresses()[0]!] })
+    wireA = new Wire(a, capture().logger)
+    new Wire(b, logB.logger).subscribe(TOPICS.pipeline, (m) => atB.push(m))
+    new Wire(c, logC.logger).subscribe(TOPICS.pipeline, (m) => atC.push(m))
+    wireA.subscribe(TOPICS.pipeline, () => {})
+    // B forwards to its mesh: wait until C (and A) are grafted there.
+    const meshOfB = () => router(b).getMeshPeers(TOPICS.pipeline).map(String)
+    for (let i = 0; i < 100 && !(meshOfB().includes(c.peerId) && meshOfB().includes(a.peerId)); i++)
+      await settle(100)
+    assert.equal(a.libp2p.getConnections(c.libp2p.peerId).length, 0, 'A and C are not connected')
+  })
+
+  after(async () => {
+    await Promise.all([a.stop(), b.stop(), c.stop()])
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  test('a valid message from A reaches C through B', async () => {
+    await wireA.publish(TOPICS.pipeline, 'bitfield', bitfield(1))
+    for (let i = 0; i < 50 && atC.length === 0; i++) await settle(100)
+    assert.equal(atC.length, 1)
+    assert.equal(atC[0]!.from, a.peerId)
+  })
+
+  test('a replay of genuine bytes is ignored at B: not delivered, not forwarded, A not blamed', async () => {
+    const bytes = wireA.sign('bitfield', bitfield(2))
+    await a.libp2p.services.pubsub.publish(TOPICS.pipeline, bytes)
+    await settle()
+    const [b0, c0] = [atB.length, atC.length]
+    await a.libp2p.services.pubsub.publish(TOPICS.pipeline, bytes) // a new gossipsub message
+    await settle()
+    assert.equal(atB.length, b0)
+    assert.equal(atC.length, c0)
+    assert.ok(logB.lines.some((l) => /"code":"(duplicate|replay)"/.test(l)))
+    assert.deepEqual(droppedAtC(), [], 'B forwarded the replay')
+    assert.ok(router(b).getScore(a.peerId) >= 0, 'ignored, not penalised')
+  })
+
+  test('garbage and forgeries are rejected at B: C never sees them, and A is graylisted', async () => {
+    const [b0, c0] = [atB.length, atC.length]
+    const stranger = await generateKeyPair('Ed25519')
+    const now = Date.now()
+    const forged = encodeSigned('bitfield', bitfield(3), {
+      privateKey: stranger,
+      seq: now * 1000,
+      now,
+    })
+    await a.libp2p.services.pubsub.publish(TOPICS.pipeline, Uint8Array.of(0xff, 0x00, 0x13))
+    await a.libp2p.services.pubsub.publish(TOPICS.pipeline, forged)
+    await settle()
+    assert.equal(atB.length, b0)
+    assert.equal(atC.length, c0)
+    assert.deepEqual(droppedAtC(), [], 'B forwarded what it should have rejected')
+    const score = router(b).getScore(a.peerId)
+    assert.ok(score < -80, `B scores A ${score}: below the graylist threshold`)
+    const codes = logB.lines
+      .filter((l) => l.includes('message dropped'))
+      .map((l) => JSON.parse(l).fields.code)
+    assert.ok(codes.includes('malformed'), `codes: ${codes}`)
+    assert.ok(codes.includes('wrong-sender') || codes.includes('bad-signature'), `codes: ${codes}`)
+  })
+})

@@ -1,13 +1,21 @@
 // The libp2p side of the wire protocol: gossip topics and one-request-one-response direct streams,
 // every message signed on the way out and checked (size, schema, signature, sender, replay) on the
-// way in. A message that fails a check is dropped with one log line and changes no state.
+// way in. A message that fails a check is dropped with one log line and changes no state. Gossip is
+// checked in gossipsub's topic validator, before it is forwarded: an invalid message goes no
+// further than the first honest peer, and gossipsub's peer score counts it against its sender.
 
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from '@libp2p/interface'
+import { TopicValidatorResult, type Message as GossipMessage } from '@libp2p/gossipsub'
 import type { ComponentLogger } from '../log/logger.ts'
-import { decodeVerified, encodeSigned, MessageError } from '../protocol/codec.ts'
+import {
+  decodeVerified,
+  encodeSigned,
+  MessageError,
+  type MessageErrorCode,
+} from '../protocol/codec.ts'
 import {
   DIRECT_TYPES,
   GOSSIP_TYPES,
@@ -44,6 +52,9 @@ export interface RequestOptions {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 
+/** Checks that fail for messages that are well formed and genuine, only not new. */
+const NOT_NEW: ReadonlySet<MessageErrorCode> = new Set(['stale', 'future', 'replay', 'duplicate'])
+
 export class Wire {
   readonly node: NetworkNode
   private readonly logger: ComponentLogger
@@ -52,6 +63,8 @@ export class Wire {
   /** Starts at the wall clock in µs so a restarted node keeps increasing, never reuses a seq. */
   private seq: number
   private readonly topicHandlers = new Map<string, (message: Message) => void>()
+  /** Gossip that passed the topic validator, decoded there once (the replay guard admits once). */
+  private readonly validated = new WeakMap<GossipMessage, Message>()
 
   constructor(node: NetworkNode, logger: ComponentLogger, clock: () => number = Date.now) {
     this.node = node
@@ -61,17 +74,10 @@ export class Wire {
     // Built with the start time: messages made before this node started are never accepted.
     this.guard = new ReplayGuard({ now: clock() })
     node.libp2p.services.pubsub.addEventListener('gossipsub:message', (event) => {
-      const { msg, propagationSource } = event.detail
-      const handler = this.topicHandlers.get(msg.topic)
-      if (handler === undefined) return
-      const message = this.check(msg.data, {
-        via: propagationSource.toString(),
-        topic: msg.topic,
-        expectedType: GOSSIP_TYPES[msg.topic as Topic],
-        // gossipsub signs too (StrictSign): the envelope's signer must be the message's author.
-        ...(msg.type === 'signed' ? { expectedFrom: msg.from.toString() } : {}),
-      })
-      if (message !== undefined) handler(message)
+      const { msg } = event.detail
+      const message = this.validated.get(msg)
+      this.validated.delete(msg)
+      if (message !== undefined) this.topicHandlers.get(msg.topic)?.(message)
     })
   }
 
@@ -85,7 +91,36 @@ export class Wire {
 
   subscribe(topic: string, handler: (message: Message) => void): void {
     this.topicHandlers.set(topic, handler)
-    this.node.libp2p.services.pubsub.subscribe(topic)
+    const pubsub = this.node.libp2p.services.pubsub
+    pubsub.topicValidators.set(topic, (peer, msg) => this.validateGossip(peer.toString(), msg))
+    pubsub.subscribe(topic)
+  }
+
+  /**
+   * Reject: the message is invalid whoever relays it (malformed, unsigned, forged, oversized):
+   * not delivered, not forwarded, and the relaying peer's score drops. Ignore: valid bytes that
+   * are merely not new (a replay, outside the clock window): dropped without blaming the relay.
+   */
+  private validateGossip(via: string, msg: GossipMessage): TopicValidatorResult {
+    let failed: MessageErrorCode | undefined
+    const message = this.check(
+      msg.data,
+      {
+        via,
+        topic: msg.topic,
+        expectedType: GOSSIP_TYPES[msg.topic as Topic],
+        // gossipsub signs too (StrictSign): the envelope's signer must be the message's author.
+        ...(msg.type === 'signed' ? { expectedFrom: msg.from.toString() } : {}),
+      },
+      (code) => (failed = code),
+    )
+    if (message !== undefined) {
+      this.validated.set(msg, message)
+      return TopicValidatorResult.Accept
+    }
+    return failed !== undefined && NOT_NEW.has(failed)
+      ? TopicValidatorResult.Ignore
+      : TopicValidatorResult.Reject
   }
 
   async publish<T extends MessageType>(topic: string, type: T, body: BodyOf<T>): Promise<void> {
@@ -182,6 +217,7 @@ export class Wire {
       expectedFrom?: string
       expectedType?: MessageType | readonly MessageType[] | undefined
     },
+    onDrop?: (code: MessageErrorCode) => void,
   ): Message | undefined {
     try {
       const message = decodeVerified(bytes, {
@@ -195,6 +231,7 @@ export class Wire {
       return message
     } catch (err) {
       const code = err instanceof MessageError ? err.code : 'malformed'
+      onDrop?.(code)
       this.logger.warn('message dropped', {
         code,
         reason: (err as Error).message,
