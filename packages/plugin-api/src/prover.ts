@@ -26,6 +26,33 @@ export interface ExitCode {
   readonly code: number
 }
 
+/**
+ * A claim as the client carries it: the digests of risc0's `ReceiptClaim` parts (pre- and
+ * post-state, input, output) and its exit code. Its digest is computed by the prover plugin
+ * (risc0's own code); joining two is `joinClaims`.
+ */
+export interface ClaimParts {
+  readonly pre: DigestHex
+  readonly post: DigestHex
+  readonly input: DigestHex
+  readonly output: DigestHex
+  readonly exitCode: ExitCode
+}
+
+/**
+ * The claim `join(left, right)` proves (risc0's `ReceiptClaim::join`): from left's pre-state and
+ * input to right's post-state, exit code and output.
+ */
+export function joinClaims(left: ClaimParts, right: ClaimParts): ClaimParts {
+  return {
+    pre: left.pre,
+    post: right.post,
+    input: left.input,
+    output: right.output,
+    exitCode: right.exitCode,
+  }
+}
+
 export interface SegmentInfo {
   readonly index: number
   readonly po2: number
@@ -38,6 +65,8 @@ export interface SegmentInfo {
    * carries exactly this claim proves this segment.
    */
   readonly claimDigest: DigestHex
+  /** That claim's parts (its digest is `claimDigest`). */
+  readonly claim: ClaimParts
 }
 
 export interface ExecuteRequest {
@@ -132,6 +161,8 @@ export interface VerifyRequest {
 
 export interface VerifyResult {
   readonly kind: ReceiptKind
+  /** The digest of the whole session's claim the receipt proves. */
+  readonly claimDigest: DigestHex
   readonly journal: Uint8Array
   readonly exitCode: ExitCode
   readonly segments: number
@@ -155,6 +186,19 @@ export interface ProverPlugin {
    * otherwise. It says nothing about who proved it or how fast.
    */
   inspectSegment(request: { receipt: string; signal?: AbortSignal }): Promise<SegmentEvidence>
+  /** The digest of a claim, computed by risc0's own code. */
+  claimDigest(claim: ClaimParts): Promise<DigestHex>
+  /**
+   * Checks a succinct receipt (a lifted segment or a join) on its own: its seal verifies and it
+   * proves exactly `expectedClaim`. Needs no recursion circuit (only proving does).
+   */
+  verifySuccinct(request: {
+    receipt: string
+    expectedClaim: ClaimParts
+    signal?: AbortSignal
+  }): Promise<{ claimDigest: DigestHex; verifyMs: number }>
+  /** The JOIN stage's last receipt and the journal, as a standard risc0 receipt (succinct). */
+  finalizeSuccinct(request: { receipt: string; journal: string; out: string }): Promise<ReceiptFile>
   /** Segment receipt to succinct receipt; UnavailableError without the recursion circuit. */
   lift(request: { receipt: string; out: string; signal?: AbortSignal }): Promise<ReceiptFile>
   /** Two adjacent succinct receipts to one; UnavailableError without the recursion circuit. */

@@ -2,6 +2,7 @@
 
 import type {
   AssembleRequest,
+  ClaimParts,
   DigestHex,
   ExecuteRequest,
   ExecuteResult,
@@ -84,6 +85,28 @@ export class Risc0Prover implements ProverPlugin {
       { receipt, expectedClaim, index },
       { signal },
     )
+  }
+
+  async claimDigest(claim: ClaimParts): Promise<DigestHex> {
+    const reply = await this.#worker.request<{ claimDigest: DigestHex }>('claim-digest', { claim })
+    return reply.claimDigest
+  }
+
+  async verifySuccinct(request: {
+    receipt: string
+    expectedClaim: ClaimParts
+    signal?: AbortSignal
+  }): Promise<{ claimDigest: DigestHex; verifyMs: number }> {
+    const { receipt, expectedClaim, signal } = request
+    return this.#worker.request('verify-succinct', { receipt, expectedClaim }, { signal })
+  }
+
+  async finalizeSuccinct(request: {
+    receipt: string
+    journal: string
+    out: string
+  }): Promise<ReceiptFile> {
+    return this.#worker.request<ReceiptFile>('finalize-succinct', { ...request })
   }
 
   async inspectSegment(request: {

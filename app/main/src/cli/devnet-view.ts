@@ -72,6 +72,9 @@ export function devnetView(stream: NodeJS.WritableStream, plain: boolean): Devne
         case 'deal':
           say(`deal with ${name(net, event.prover)}`)
           break
+        case 'notice':
+          say(event.message)
+          break
         case 'claim':
           if (cells[event.index] !== 'proved') cells[event.index] = 'claimed'
           if (plain) say(`segment ${event.index} claimed by ${name(net, event.prover)}`)

@@ -57,9 +57,9 @@ export async function runNode(core: Core, args: NodeArgs): Promise<number> {
   let service: ProverService | undefined
   let store: JobStore | undefined
   if (args.role === 'bootstrap') {
-    // A bootstrap node joins both topics so gossip flows through it before peers meet directly.
+    // A bootstrap node relays needs, so they flow through it before peers meet directly. Job
+    // topics are followed only by their provers, who hold a direct connection to the client.
     wire.subscribe(TOPICS.need, () => {})
-    wire.subscribe(TOPICS.pipeline, () => {})
   } else {
     const prover = await core.prover()
     const capabilities = await prover.capabilities()

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { joinClaims } from '@wholesum/plugin-api'
 import { openCore, REPO_ROOT, type Core } from '../core.ts'
 import { createLogger } from '../log/logger.ts'
 import type { ClientEvent, JobOutcome } from '../net/client-service.ts'
@@ -104,6 +105,20 @@ describe('devnet: a client and prover processes on loopback', { timeout: 45 * 60
       })
       assert.equal(verified.kind, 'composite')
       assert.equal(verified.segments, 3)
+      // What the JOIN stage relies on: the segments' claims joined in order (joinClaims, risc0's
+      // ReceiptClaim::join) are the claim of the whole session, which the receipt proves.
+      const again = await prover.execute({
+        program: PROGRAM,
+        input: INPUT,
+        po2: PO2,
+        outDir: join(dir, 'honest-reexecuted'),
+      })
+      const claims = again.segments.map((s) => s.claim)
+      assert.equal(await prover.claimDigest(claims.reduce(joinClaims)), verified.claimDigest)
+      assert.notEqual(
+        await prover.claimDigest(claims.slice(0, 2).reduce(joinClaims)),
+        verified.claimDigest,
+      )
       // A fresh node fetches the journal by CID from the client over bitswap.
       const reader = await startNetworkNode(join(dir, 'reader'), {
         dht: false,

@@ -15,7 +15,7 @@ import type { EvidenceCheck, OfferTerms } from '../pipeline/market.ts'
 import { EvidenceChecker } from './evidence.ts'
 import { Bitfield } from '../protocol/bitfield.ts'
 import { deriveJobId } from '../protocol/job-id.ts'
-import { PROTOCOLS, TOPICS, type MessageOf } from '../protocol/messages.ts'
+import { PROTOCOLS, TOPICS, pipelineTopic, type MessageOf } from '../protocol/messages.ts'
 import { fetchFromHolder, putFile } from './transfer.ts'
 import type { Reply, Wire } from './wire.ts'
 import type { JobStore, JobStatus, JsonObject } from '../store/index.ts'
@@ -50,6 +50,8 @@ export type ClientEvent =
       readonly reason?: string
     }
   | { readonly type: 'deal'; readonly jobId: string; readonly prover: string }
+  /** Something the user should know about how this job will run (e.g. no succinct receipt). */
+  | { readonly type: 'notice'; readonly jobId: string; readonly message: string }
   /** An offer's benchmark receipt was checked (before the offer is weighed). */
   | {
       readonly type: 'evidence'
@@ -285,6 +287,15 @@ export class ClientService {
       pin: true,
     })
     onEvent({ type: 'stored', jobId, manifestCid })
+    // Said on every job, because it decides what receipt the user gets.
+    const capabilities = await prover.capabilities()
+    const notice =
+      'composite receipt: the JOIN stage (succinct receipt) is not driven over the network yet' +
+      (capabilities.recursion
+        ? ''
+        : `, and this worker lacks the recursion circuit (${capabilities.notes.find((n) => /recursion/i.test(n)) ?? 'recursion: false'})`)
+    this.options.logger.info(notice, { jobId })
+    onEvent({ type: 'notice', jobId, message: notice })
     const deadline = this.clock() + request.timeoutMs
     const needBody = {
       jobId,
@@ -542,7 +553,7 @@ export class ClientService {
           const bits = new Bitfield(job.segments.length)
           for (const i of command.indexes) bits.set(i)
           void this.options.wire
-            .publish(TOPICS.pipeline, 'bitfield', {
+            .publish(pipelineTopic(job.id), 'bitfield', {
               jobId: job.id,
               stage: 'prove',
               round: 0,

@@ -64,6 +64,19 @@ const TOPIC_SCORE = createTopicScoreParams({
   invalidMessageDeliveriesDecay: 0.5,
 })
 
+/**
+ * Scores a topic joined after start (a job's own topic) like the fixed ones. js-libp2p gossipsub
+ * takes topic score parameters only at construction (go-libp2p has SetTopicScoreParams), so the
+ * entry is added to the live parameters, which its scoring reads on every update.
+ */
+export function scoreTopic(node: NetworkNode, topic: string): void {
+  const router = node.libp2p.services.pubsub as unknown as {
+    score?: { params?: { topics?: Record<string, unknown> } }
+  }
+  const topics = router.score?.params?.topics
+  if (topics !== undefined && topics[topic] === undefined) topics[topic] = TOPIC_SCORE
+}
+
 /** Our DHT speaks its own protocol ID: it must never merge with the public IPFS DHT. */
 export const DHT_PROTOCOL = '/wholesum/kad/1.0.0'
 
@@ -86,7 +99,7 @@ export async function startNetworkNode(
       floodPublish: true,
       emitSelf: false,
       scoreParams: {
-        topics: Object.fromEntries(Object.values(TOPICS).map((topic) => [topic, TOPIC_SCORE])),
+        topics: { [TOPICS.need]: TOPIC_SCORE },
       },
     }),
     ...(settings.dht !== false

@@ -4,13 +4,21 @@
 
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { type ProverPlugin, type StoragePlugin } from '@wholesum/plugin-api'
 import type { ComponentLogger } from '../log/logger.ts'
 import type { NeedTerms, OfferTerms, ProverSettings } from '../pipeline/market.ts'
 import { ProverAgent, type AgentCommand } from '../pipeline/prover-agent.ts'
 import { Bitfield } from '../protocol/bitfield.ts'
 import { checkJobId } from '../protocol/job-id.ts'
-import { PROTOCOLS, TOPICS, type Message, type NeedBody } from '../protocol/messages.ts'
+import {
+  PROTOCOLS,
+  TOPICS,
+  pipelineTopic,
+  type Message,
+  type NeedBody,
+} from '../protocol/messages.ts'
 import type { JobManifest } from './client-service.ts'
 import { fetchFromHolder, fetchToFile, putFile } from './transfer.ts'
 import type { Wire } from './wire.ts'
@@ -67,6 +75,8 @@ interface DealtJob {
   readonly client: string
   manifest?: JobManifest
   manifestCid?: string
+  /** When the client was last dialled to keep its job's topic reachable (ms). */
+  lastDialAt?: number
 }
 
 export class ProverService {
@@ -94,11 +104,48 @@ export class ProverService {
     this.resume()
     const { wire } = this.options
     wire.subscribe(TOPICS.need, (message) => this.onNeed(message))
-    wire.subscribe(TOPICS.pipeline, (message) => this.onBitfield(message))
-    this.timer = setInterval(
-      () => this.run(this.agent.tick(this.clock())),
-      this.options.tickMs ?? 1000,
+    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 1000)
+  }
+
+  private tick(): void {
+    const now = this.clock()
+    this.run(this.agent.tick(now))
+    for (const [jobId, job] of this.jobs) {
+      if (job.need.deadline <= now) this.unfollow(jobId)
+      else if (this.options.wire.follows(pipelineTopic(jobId))) this.keepConnected(job, now)
+    }
+  }
+
+  /**
+   * A job's bit fields reach us over a connection into its topic: the client's own, in a devnet.
+   * After either side restarts nothing else would dial it again, so a followed job's client is
+   * dialled at its announced addresses whenever no connection is open (at most every 5 s).
+   */
+  private keepConnected(job: DealtJob, now: number): void {
+    const libp2p = this.options.wire.node.libp2p
+    const client = peerIdFromString(job.client)
+    if (libp2p.getConnections(client).length > 0 || now - (job.lastDialAt ?? 0) < 5_000) return
+    job.lastDialAt = now
+    const addrs = job.need.clientAddrs.map((a) =>
+      multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${job.client}`),
     )
+    void libp2p.dial(addrs.length > 0 ? addrs : client).catch(() => {})
+  }
+
+  /**
+   * Joins a job's own topic, where its client publishes bit fields. Done as the offer goes out, so
+   * the subscription reaches the client before the deal, and the first bit field finds us.
+   */
+  private follow(jobId: string): void {
+    const topic = pipelineTopic(jobId)
+    if (!this.options.wire.follows(topic)) {
+      this.options.wire.subscribe(topic, (message) => this.onBitfield(message))
+    }
+  }
+
+  private unfollow(jobId: string): void {
+    const topic = pipelineTopic(jobId)
+    if (this.options.wire.follows(topic)) this.options.wire.unsubscribe(topic)
   }
 
   async stop(): Promise<void> {
@@ -173,6 +220,7 @@ export class ProverService {
 
   private async sendOffer(jobId: string, client: string, offer: OfferTerms): Promise<void> {
     const job = this.jobs.get(jobId)!
+    this.follow(jobId)
     try {
       const reply = await this.options.wire.request(
         client,
@@ -213,11 +261,13 @@ export class ProverService {
       } else {
         const reason = reply.type === 'decline' ? reply.body.reason : `unexpected ${reply.type}`
         this.agent.offerAnswered(jobId, false, this.clock())
+        this.unfollow(jobId)
         this.options.onEvent?.({ type: 'offered', jobId, dealt: false, reason })
         this.options.logger.info('offer declined', { jobId, reason })
       }
     } catch (err) {
       this.agent.offerAnswered(jobId, false, this.clock())
+      this.unfollow(jobId)
       this.options.logger.warn('offer failed', { jobId, client, error: (err as Error).message })
     }
   }
@@ -270,6 +320,7 @@ export class ProverService {
       }
       this.jobs.set(record.jobId, job)
       this.agent.restoreDeal(record.clientPeer, toTerms(need), now)
+      this.follow(record.jobId)
       void this.fetchManifest(record.jobId, record.manifestCid!)
         .then((manifest) => {
           job.manifest = manifest

@@ -8,7 +8,7 @@ import { encode } from '@ipld/dag-cbor'
 import { lpStream } from '@libp2p/utils'
 import { createLogger } from '../log/logger.ts'
 import { encodeSigned } from '../protocol/codec.ts'
-import { PROTOCOLS, TOPICS, type Message } from '../protocol/messages.ts'
+import { PROTOCOLS, pipelineTopic, type Message } from '../protocol/messages.ts'
 import { startNetworkNode, type NetworkNode } from './node.ts'
 import { Wire } from './wire.ts'
 
@@ -23,6 +23,7 @@ function capture(): { lines: string[]; logger: ReturnType<typeof createLogger> }
 
 const job = 'a'.repeat(64)
 const status = { jobId: job }
+const topic = pipelineTopic(job)
 
 describe('wire: signed messages over real libp2p nodes on loopback', () => {
   let dir: string
@@ -40,8 +41,8 @@ describe('wire: signed messages over real libp2p nodes on loopback', () => {
     a = await startNetworkNode(join(dir, 'a'), { dht: false, bootstrap: [b.addresses()[0]!] })
     wireA = new Wire(a, capture().logger)
     wireB = new Wire(b, logB.logger)
-    wireB.subscribe(TOPICS.pipeline, (m) => gossipAtB.push(m))
-    wireA.subscribe(TOPICS.pipeline, () => {})
+    wireB.subscribe(topic, (m) => gossipAtB.push(m))
+    wireA.subscribe(topic, () => {})
     await wireB.handle(PROTOCOLS.status, async (m) => {
       requestsAtB.push(m)
       return {
@@ -50,11 +51,7 @@ describe('wire: signed messages over real libp2p nodes on loopback', () => {
       }
     })
     // Wait until each side sees the other subscribed.
-    for (
-      let i = 0;
-      i < 100 && a.libp2p.services.pubsub.getSubscribers(TOPICS.pipeline).length === 0;
-      i++
-    ) {
+    for (let i = 0; i < 100 && a.libp2p.services.pubsub.getSubscribers(topic).length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100))
     }
   })
@@ -73,7 +70,7 @@ describe('wire: signed messages over real libp2p nodes on loopback', () => {
   })
 
   test('a gossiped bit field arrives signed by its sender', async () => {
-    await wireA.publish(TOPICS.pipeline, 'bitfield', {
+    await wireA.publish(topic, 'bitfield', {
       jobId: job,
       stage: 'prove',
       round: 0,
@@ -188,11 +185,11 @@ describe('gossip is validated before it is forwarded (three nodes in a line: A â
     a = await startNetworkNode(join(dir, 'a'), { dht: false, bootstrap: [b.addresses()[0]!] })
     c = await startNetworkNode(join(dir, 'c'), { dht: false, bootstrap: [b.addresses()[0]!] })
     wireA = new Wire(a, capture().logger)
-    new Wire(b, logB.logger).subscribe(TOPICS.pipeline, (m) => atB.push(m))
-    new Wire(c, logC.logger).subscribe(TOPICS.pipeline, (m) => atC.push(m))
-    wireA.subscribe(TOPICS.pipeline, () => {})
+    new Wire(b, logB.logger).subscribe(topic, (m) => atB.push(m))
+    new Wire(c, logC.logger).subscribe(topic, (m) => atC.push(m))
+    wireA.subscribe(topic, () => {})
     // B forwards to its mesh: wait until C (and A) are grafted there.
-    const meshOfB = () => router(b).getMeshPeers(TOPICS.pipeline).map(String)
+    const meshOfB = () => router(b).getMeshPeers(topic).map(String)
     for (let i = 0; i < 100 && !(meshOfB().includes(c.peerId) && meshOfB().includes(a.peerId)); i++)
       await settle(100)
     assert.equal(a.libp2p.getConnections(c.libp2p.peerId).length, 0, 'A and C are not connected')
@@ -204,7 +201,7 @@ describe('gossip is validated before it is forwarded (three nodes in a line: A â
   })
 
   test('a valid message from A reaches C through B', async () => {
-    await wireA.publish(TOPICS.pipeline, 'bitfield', bitfield(1))
+    await wireA.publish(topic, 'bitfield', bitfield(1))
     for (let i = 0; i < 50 && atC.length === 0; i++) await settle(100)
     assert.equal(atC.length, 1)
     assert.equal(atC[0]!.from, a.peerId)
@@ -212,10 +209,10 @@ describe('gossip is validated before it is forwarded (three nodes in a line: A â
 
   test('a replay of genuine bytes is ignored at B: not delivered, not forwarded, A not blamed', async () => {
     const bytes = wireA.sign('bitfield', bitfield(2))
-    await a.libp2p.services.pubsub.publish(TOPICS.pipeline, bytes)
+    await a.libp2p.services.pubsub.publish(topic, bytes)
     await settle()
     const [b0, c0] = [atB.length, atC.length]
-    await a.libp2p.services.pubsub.publish(TOPICS.pipeline, bytes) // a new gossipsub message
+    await a.libp2p.services.pubsub.publish(topic, bytes) // a new gossipsub message
     await settle()
     assert.equal(atB.length, b0)
     assert.equal(atC.length, c0)
@@ -233,8 +230,8 @@ describe('gossip is validated before it is forwarded (three nodes in a line: A â
       seq: now * 1000,
       now,
     })
-    await a.libp2p.services.pubsub.publish(TOPICS.pipeline, Uint8Array.of(0xff, 0x00, 0x13))
-    await a.libp2p.services.pubsub.publish(TOPICS.pipeline, forged)
+    await a.libp2p.services.pubsub.publish(topic, Uint8Array.of(0xff, 0x00, 0x13))
+    await a.libp2p.services.pubsub.publish(topic, forged)
     await settle()
     assert.equal(atB.length, b0)
     assert.equal(atC.length, c0)
@@ -246,5 +243,29 @@ describe('gossip is validated before it is forwarded (three nodes in a line: A â
       .map((l) => JSON.parse(l).fields.code)
     assert.ok(codes.includes('malformed'), `codes: ${codes}`)
     assert.ok(codes.includes('wrong-sender') || codes.includes('bad-signature'), `codes: ${codes}`)
+  })
+
+  test("a genuine bit field of another job on this job's topic is rejected as wrong-topic", async () => {
+    const [b0, c0] = [atB.length, atC.length]
+    const elsewhere = { ...bitfield(4), jobId: 'b'.repeat(64) }
+    await a.libp2p.services.pubsub.publish(topic, wireA.sign('bitfield', elsewhere))
+    await settle()
+    assert.equal(atB.length, b0)
+    assert.equal(atC.length, c0)
+    assert.deepEqual(droppedAtC(), [])
+    assert.ok(logB.lines.some((l) => l.includes('"code":"wrong-topic"')))
+  })
+
+  test('only wholesum topics can be followed; unsubscribing stops deliveries', async () => {
+    assert.throws(() => wireA.subscribe('/some/other/topic', () => {}), /not a wholesum topic/)
+    assert.throws(() => wireA.subscribe(pipelineTopic('not-a-job'), () => {}), /not a wholesum/)
+    const wireC = new Wire(c, capture().logger)
+    const other = pipelineTopic('c'.repeat(64))
+    assert.equal(wireC.follows(other), false)
+    wireC.subscribe(other, () => {})
+    assert.equal(wireC.follows(other), true)
+    wireC.unsubscribe(other)
+    assert.equal(wireC.follows(other), false)
+    assert.ok(!c.libp2p.services.pubsub.getTopics().includes(other))
   })
 })

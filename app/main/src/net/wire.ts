@@ -18,17 +18,16 @@ import {
 } from '../protocol/codec.ts'
 import {
   DIRECT_TYPES,
-  GOSSIP_TYPES,
+  gossipOf,
   MAX_ENVELOPE_BYTES,
   PROTOCOLS,
   type ProtocolId,
-  type Topic,
   type Message,
   type MessageOf,
   type MessageType,
 } from '../protocol/messages.ts'
 import { ReplayGuard } from '../protocol/replay.ts'
-import type { NetworkNode } from './node.ts'
+import { scoreTopic, type NetworkNode } from './node.ts'
 
 export type BodyOf<T extends MessageType> = MessageOf<T>['body']
 
@@ -90,10 +89,28 @@ export class Wire {
   }
 
   subscribe(topic: string, handler: (message: Message) => void): void {
+    const carries = gossipOf(topic)
+    if (carries === undefined) throw new Error(`${topic} is not a wholesum topic`)
     this.topicHandlers.set(topic, handler)
     const pubsub = this.node.libp2p.services.pubsub
-    pubsub.topicValidators.set(topic, (peer, msg) => this.validateGossip(peer.toString(), msg))
+    pubsub.topicValidators.set(topic, (peer, msg) =>
+      this.validateGossip(peer.toString(), msg, carries),
+    )
+    scoreTopic(this.node, topic)
     pubsub.subscribe(topic)
+  }
+
+  /** Stops following a topic: no more deliveries, and its validator is gone. */
+  unsubscribe(topic: string): void {
+    this.topicHandlers.delete(topic)
+    const pubsub = this.node.libp2p.services.pubsub
+    pubsub.unsubscribe(topic)
+    pubsub.topicValidators.delete(topic)
+  }
+
+  /** Whether this node follows `topic`. */
+  follows(topic: string): boolean {
+    return this.topicHandlers.has(topic)
   }
 
   /**
@@ -101,14 +118,19 @@ export class Wire {
    * not delivered, not forwarded, and the relaying peer's score drops. Ignore: valid bytes that
    * are merely not new (a replay, outside the clock window): dropped without blaming the relay.
    */
-  private validateGossip(via: string, msg: GossipMessage): TopicValidatorResult {
+  private validateGossip(
+    via: string,
+    msg: GossipMessage,
+    carries: NonNullable<ReturnType<typeof gossipOf>>,
+  ): TopicValidatorResult {
     let failed: MessageErrorCode | undefined
     const message = this.check(
       msg.data,
       {
         via,
         topic: msg.topic,
-        expectedType: GOSSIP_TYPES[msg.topic as Topic],
+        expectedType: carries.types,
+        ...(carries.jobId !== undefined ? { expectedJob: carries.jobId } : {}),
         // gossipsub signs too (StrictSign): the envelope's signer must be the message's author.
         ...(msg.type === 'signed' ? { expectedFrom: msg.from.toString() } : {}),
       },
@@ -216,6 +238,8 @@ export class Wire {
       protocol?: string
       expectedFrom?: string
       expectedType?: MessageType | readonly MessageType[] | undefined
+      /** On a job's own topic: the job every message must be about. */
+      expectedJob?: string
     },
     onDrop?: (code: MessageErrorCode) => void,
   ): Message | undefined {
@@ -227,6 +251,14 @@ export class Wire {
           ? { expectedType: context.expectedType as MessageType[] }
           : {}),
       })
+      const about = (message.body as { jobId?: string }).jobId
+      if (context.expectedJob !== undefined && about !== context.expectedJob) {
+        // Checked before the replay guard: a misplaced message must not use up its sequence number.
+        throw new MessageError(
+          'wrong-topic',
+          `a ${message.type} about job ${about} on the topic of job ${context.expectedJob}`,
+        )
+      }
       this.guard.check(message, bytes, this.clock())
       return message
     } catch (err) {

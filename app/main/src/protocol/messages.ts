@@ -7,7 +7,10 @@ export const PROTOCOL_VERSION = 1
 export const TOPICS = {
   /** Clients announce jobs: `need`. */
   need: '/wholesum/need/1',
-  /** Clients publish pipeline progress: `bitfield`. */
+  /**
+   * The prefix of each job's own topic (`pipelineTopic`), where its client publishes `bitfield`:
+   * only that job's provers follow it, so a prover hears the jobs it works on, not all of them.
+   */
   pipeline: '/wholesum/pipeline/1',
 } as const
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS]
@@ -245,10 +248,23 @@ export type Message = { [T in MessageType]: Envelope<T> }[MessageType]
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
 export type Unsigned<T extends MessageType> = Omit<Envelope<T>, 'sig'>
 
-/** Which messages travel where. `decline` may answer any direct request. */
-export const GOSSIP_TYPES: Readonly<Record<Topic, readonly MessageType[]>> = {
-  [TOPICS.need]: ['need'],
-  [TOPICS.pipeline]: ['bitfield'],
+/** One job's pipeline topic. */
+export function pipelineTopic(jobId: string): string {
+  return `${TOPICS.pipeline}/${jobId}`
+}
+
+/**
+ * What a topic carries and, for a job's own topic, which job its messages must be about; undefined
+ * for a topic that is not ours. `decline` may answer any direct request.
+ */
+export function gossipOf(
+  topic: string,
+): { readonly types: readonly MessageType[]; readonly jobId?: string } | undefined {
+  if (topic === TOPICS.need) return { types: ['need'] }
+  const prefix = `${TOPICS.pipeline}/`
+  const jobId = topic.startsWith(prefix) ? topic.slice(prefix.length) : undefined
+  if (jobId !== undefined && /^[0-9a-f]{64}$/.test(jobId)) return { types: ['bitfield'], jobId }
+  return undefined
 }
 export const DIRECT_TYPES: Readonly<
   Record<ProtocolId, { request: MessageType; responses: readonly MessageType[] }>

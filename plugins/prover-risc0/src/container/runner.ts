@@ -93,6 +93,15 @@ const FILE_FIELDS: Readonly<Record<string, FileFields>> = {
   'prove-segment': { inputs: [['segment', 'segment']], output: ['out', 'file'] },
   'verify-segment': { inputs: [['receipt', 'receipt']] },
   'inspect-segment': { inputs: [['receipt', 'receipt']] },
+  'claim-digest': { inputs: [] },
+  'verify-succinct': { inputs: [['receipt', 'receipt']] },
+  'finalize-succinct': {
+    inputs: [
+      ['receipt', 'receipt'],
+      ['journal', 'journal'],
+    ],
+    output: ['out', 'file'],
+  },
   lift: { inputs: [['receipt', 'receipt']], output: ['out', 'file'] },
   join: {
     inputs: [

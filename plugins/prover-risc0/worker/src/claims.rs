@@ -3,9 +3,71 @@
 //! segment's pre- and post-state; a receipt that verifies but proves another claim is worthless.
 
 use risc0_circuit_rv32im::{HighLowU16, Rv32imV2Claim};
-use risc0_zkvm::{Digest, ExitCode, MaybePruned, Output, ReceiptClaim, SystemState};
+use risc0_zkvm::{sha::Digestible, Digest, ExitCode, MaybePruned, Output, ReceiptClaim, SystemState};
 use risc0_zkvm_platform::syscall::halt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+/// A claim as it travels between the client and the worker: the digests of its four parts and its
+/// exit code. That is all `ReceiptClaim::digest` reads, and all `ReceiptClaim::join` needs, so the
+/// client can carry every segment's claim in its manifest and derive the claim each join of the
+/// JOIN stage must prove, without the full states only the executor had.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClaimParts {
+    pub pre: String,
+    pub post: String,
+    pub input: String,
+    pub output: String,
+    pub exit_code: ExitCodeParts,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExitCodeParts {
+    pub kind: String,
+    pub code: u32,
+}
+
+impl ClaimParts {
+    pub fn of(claim: &ReceiptClaim) -> Self {
+        let (kind, code) = match claim.exit_code {
+            ExitCode::Halted(code) => ("halted", code),
+            ExitCode::Paused(code) => ("paused", code),
+            ExitCode::SystemSplit => ("system-split", 0),
+            _ => ("session-limit", 0),
+        };
+        ClaimParts {
+            pre: hex::encode(claim.pre.digest().as_bytes()),
+            post: hex::encode(claim.post.digest().as_bytes()),
+            input: hex::encode(claim.input.digest().as_bytes()),
+            output: hex::encode(claim.output.digest().as_bytes()),
+            exit_code: ExitCodeParts { kind: kind.to_string(), code },
+        }
+    }
+
+    /// The claim with every part pruned to its digest: the same digest as the full claim.
+    pub fn to_claim(&self) -> anyhow::Result<ReceiptClaim> {
+        let exit_code = match (self.exit_code.kind.as_str(), self.exit_code.code) {
+            ("halted", code) => ExitCode::Halted(code),
+            ("paused", code) => ExitCode::Paused(code),
+            ("system-split", 0) => ExitCode::SystemSplit,
+            ("session-limit", 0) => ExitCode::SessionLimit,
+            (kind, code) => anyhow::bail!("exit code {kind}/{code} is not a risc0 exit code"),
+        };
+        Ok(ReceiptClaim {
+            pre: MaybePruned::Pruned(parse_digest(&self.pre, "pre")?),
+            post: MaybePruned::Pruned(parse_digest(&self.post, "post")?),
+            exit_code,
+            input: MaybePruned::Pruned(parse_digest(&self.input, "input")?),
+            output: MaybePruned::Pruned(parse_digest(&self.output, "output")?),
+        })
+    }
+}
+
+fn parse_digest(hex_text: &str, what: &str) -> anyhow::Result<Digest> {
+    let bytes = hex::decode(hex_text).map_err(|err| anyhow::anyhow!("claim {what} is not hex: {err}"))?;
+    Digest::try_from(bytes.as_slice()).map_err(|_| anyhow::anyhow!("claim {what} is not 32 bytes"))
+}
 
 /// risc0 3.0.6 keeps a `Segment`'s executor record crate-private (`pub(crate) inner`), but its
 /// serde form is public. This mirror has the same fields in the same order, so the claim the
@@ -88,6 +150,28 @@ mod tests {
     fn an_unknown_halt_type_is_refused() {
         let bogus = TerminateState { a0: HighLowU16(0, 9), a1: HighLowU16(0, 0) };
         assert!(receipt_claim(&claim(Some(bogus))).is_err());
+    }
+
+    #[test]
+    fn claim_parts_keep_the_digest_and_join_like_risc0() {
+        let halted = TerminateState { a0: HighLowU16(0, halt::TERMINATE as u16), a1: HighLowU16(0, 0) };
+        let first = receipt_claim(&claim(None)).unwrap();
+        let last = receipt_claim(&claim(Some(halted))).unwrap();
+        for c in [&first, &last] {
+            assert_eq!(ClaimParts::of(c).to_claim().unwrap().digest(), c.digest());
+        }
+        let joined = ClaimParts::of(&first).to_claim().unwrap().join(&ClaimParts::of(&last).to_claim().unwrap());
+        assert_eq!(joined.digest(), first.join(&last).digest());
+    }
+
+    #[test]
+    fn claim_parts_that_are_not_digests_or_exit_codes_are_refused() {
+        let mut parts = ClaimParts::of(&receipt_claim(&claim(None)).unwrap());
+        parts.exit_code = ExitCodeParts { kind: "system-split".into(), code: 3 };
+        assert!(parts.to_claim().is_err());
+        parts.exit_code = ExitCodeParts { kind: "halted".into(), code: 3 };
+        parts.pre = "abcd".into();
+        assert!(parts.to_claim().is_err());
     }
 
     #[test]

@@ -97,6 +97,19 @@ enum Request {
     InspectSegment {
         receipt: PathBuf,
     },
+    ClaimDigest {
+        claim: claims::ClaimParts,
+    },
+    #[serde(rename_all = "camelCase")]
+    VerifySuccinct {
+        receipt: PathBuf,
+        expected_claim: claims::ClaimParts,
+    },
+    FinalizeSuccinct {
+        receipt: PathBuf,
+        journal: PathBuf,
+        out: PathBuf,
+    },
     Lift {
         receipt: PathBuf,
         out: PathBuf,
@@ -138,6 +151,12 @@ pub fn dispatch(id: u64, request: Value) -> OpResult {
             verify_segment(&receipt, &expected_claim, index)
         }
         Request::InspectSegment { receipt } => inspect_segment(&receipt),
+        Request::ClaimDigest { claim } => {
+            let claim = claim.to_claim().map_err(|err| OpError::invalid_request(format!("{err:#}")))?;
+            Ok(json!({ "claimDigest": digest_hex(&claim.digest()) }))
+        }
+        Request::VerifySuccinct { receipt, expected_claim } => verify_succinct(&receipt, &expected_claim),
+        Request::FinalizeSuccinct { receipt, journal, out } => finalize_succinct(&receipt, &journal, &out),
         Request::Lift { receipt, out } => lift(&receipt, &out),
         Request::Join { left, right, out } => join(&left, &right, &out),
         Request::Assemble { segment_receipts, journal, out } => {
@@ -242,6 +261,8 @@ struct SegmentInfo {
     bytes: usize,
     /// The digest of the claim a receipt of this segment must prove.
     claim_digest: String,
+    /// That claim's parts, from which the JOIN stage derives what each join must prove.
+    claim: claims::ClaimParts,
 }
 
 /// Segments stay on disk; the session only needs to know where.
@@ -307,6 +328,7 @@ fn execute(
                     path: path.clone(),
                     bytes: bytes.len(),
                     claim_digest: digest_hex(&claim.digest()),
+                    claim: claims::ClaimParts::of(&claim),
                 };
                 protocol::emit_event(id, "segment", &info);
                 segments.push(info);
@@ -414,6 +436,39 @@ fn seal_po2(seal: &[u32]) -> Result<u32, OpError> {
         .copied()
         .filter(|po2| (MIN_PO2..=MAX_PO2).contains(po2))
         .ok_or_else(|| OpError::verification("the seal does not state a supported po2"))
+}
+
+/// A succinct receipt from another peer (a lifted segment or a join) is accepted only if its seal
+/// verifies under this risc0 version's recursion control IDs and it proves exactly the expected
+/// claim. Verifying needs no recursion circuit zip: only proving does.
+fn verify_succinct(receipt_path: &Path, expected: &claims::ClaimParts) -> OpResult {
+    let started = Instant::now();
+    let expected = expected.to_claim().map_err(|err| OpError::invalid_request(format!("{err:#}")))?;
+    let bytes = fs::read(receipt_path)
+        .map_err(|err| OpError::invalid_request(format!("cannot read {}: {err}", receipt_path.display())))?;
+    let receipt: SuccinctReceipt<ReceiptClaim> = bincode::deserialize(&bytes)
+        .map_err(|err| OpError::verification(format!("not a succinct receipt: {err}")))?;
+    receipt
+        .verify_integrity_with_context(&VerifierContext::default())
+        .map_err(|err| OpError::verification(format!("the succinct receipt does not verify: {err}")))?;
+    let claim_digest = digest_hex(&receipt.claim.digest());
+    let expected_digest = digest_hex(&expected.digest());
+    if claim_digest != expected_digest {
+        return Err(OpError::verification(format!(
+            "the succinct receipt proves claim {claim_digest}, not the expected {expected_digest}"
+        )));
+    }
+    Ok(json!({ "claimDigest": claim_digest, "verifyMs": started.elapsed().as_millis() as u64 }))
+}
+
+/// The JOIN stage's last receipt and the journal, as a standard risc0 `Receipt` (succinct).
+fn finalize_succinct(receipt_path: &Path, journal: &Path, out: &Path) -> OpResult {
+    let succinct: SuccinctReceipt<ReceiptClaim> = read_bincode(receipt_path, "a succinct receipt")?;
+    let journal = fs::read(journal).map_err(|err| io_failed(journal, err))?;
+    let receipt = Receipt::new(InnerReceipt::Succinct(succinct), journal);
+    let bytes = bincode::serialize(&receipt).map_err(anyhow::Error::from)?;
+    write_file(out, &bytes)?;
+    Ok(json!({ "path": out, "bytes": bytes.len() }))
 }
 
 fn require_recursion() -> Result<(), OpError> {
@@ -536,6 +591,7 @@ fn verify(receipt_path: &Path, image_id: &str, expected_journal: Option<&Path>) 
         .unwrap_or(json!({ "kind": "halted", "code": 0 }));
     Ok(json!({
         "kind": kind,
+        "claimDigest": digest_hex(&claim.digest()),
         "journalHex": hex::encode(&receipt.journal.bytes),
         "journalDigest": digest_hex(&Journal::new(receipt.journal.bytes.clone()).digest()),
         "exitCode": exit_code,
@@ -653,6 +709,33 @@ mod tests {
         let garbage = temp_file("receipt.bin", b"not a receipt at all");
         let err = verify(&garbage, &"00".repeat(32), None).err().unwrap();
         assert_eq!(err.code, "VERIFICATION_FAILED");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_succinct_receipt_fails_verification() {
+        let garbage = temp_file("succinct.bin", b"not a receipt at all");
+        let claim = json!({ "pre": "00".repeat(32), "post": "00".repeat(32), "input": "00".repeat(32),
+            "output": "00".repeat(32), "exitCode": { "kind": "halted", "code": 0 } });
+        let err = dispatch(1, json!({ "op": "verify-succinct", "receipt": garbage, "expectedClaim": claim }))
+            .err()
+            .unwrap();
+        assert_eq!(err.code, "VERIFICATION_FAILED");
+        let err = finalize_succinct(&garbage, &garbage, Path::new("/tmp/never-written")).err().unwrap();
+        assert_eq!(err.code, "INVALID_INPUT");
+    }
+
+    #[test]
+    fn a_claim_with_an_unknown_field_or_a_bad_digest_is_a_malformed_request() {
+        let err = dispatch(1, json!({ "op": "claim-digest", "claim": { "pre": "00", "post": "00",
+            "input": "00", "output": "00", "exitCode": { "kind": "halted", "code": 0 } } }))
+        .err()
+        .unwrap();
+        assert_eq!(err.code, "INVALID_INPUT");
+        let err = dispatch(1, json!({ "op": "claim-digest", "claim": { "pre": "00".repeat(32), "post": "00".repeat(32),
+            "input": "00".repeat(32), "output": "00".repeat(32), "exitCode": { "kind": "halted", "code": 0 }, "extra": 1 } }))
+        .err()
+        .unwrap();
+        assert_eq!(err.code, "INVALID_INPUT");
     }
 
     #[test]
