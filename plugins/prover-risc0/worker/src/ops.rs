@@ -585,13 +585,14 @@ fn verify(receipt_path: &Path, image_id: &str, expected_journal: Option<&Path>) 
     let claim = receipt
         .claim()
         .map_err(|err| OpError::verification(format!("receipt claim unreadable: {err}")))?;
+    let claim_digest = digest_hex(&claim.digest());
     let exit_code = claim
         .value()
         .map(|claim| exit_code_json(claim.exit_code))
         .unwrap_or(json!({ "kind": "halted", "code": 0 }));
     Ok(json!({
         "kind": kind,
-        "claimDigest": digest_hex(&claim.digest()),
+        "claimDigest": claim_digest,
         "journalHex": hex::encode(&receipt.journal.bytes),
         "journalDigest": digest_hex(&Journal::new(receipt.journal.bytes.clone()).digest()),
         "exitCode": exit_code,
