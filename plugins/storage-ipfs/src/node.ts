@@ -13,13 +13,13 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight, type HeliaWithLibp2p } from '@helia/libp2p'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FsDatastore } from 'datastore-fs'
 import { createHeliaLight } from 'helia'
 import { BlockSpace, type GcResult, type SpaceUsage } from './blockspace.ts'
-import type { Identify } from '@libp2p/identify'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { AbortOptions, ConnectionGater, PrivateKey, ServiceMap } from '@libp2p/interface'
 import type { Key } from 'interface-datastore'
 import type { Libp2pOptions, ServiceFactoryMap } from 'libp2p'
@@ -27,6 +27,7 @@ import type { Libp2pOptions, ServiceFactoryMap } from 'libp2p'
 /** The services every node has; a caller's services are added to these. */
 export interface BaseServices extends ServiceMap {
   identify: Identify
+  identifyPush: IdentifyPush
 }
 
 export interface IpfsNodeOptions<S extends ServiceMap = ServiceMap> {
@@ -141,9 +142,14 @@ export async function startIpfsNode<S extends ServiceMap = ServiceMap>(
   const datastore = new ClosableFsDatastore(dataDir)
   const gater = options.connectionGater ?? {}
 
-  const services = { identify: identify(), ...options.services } as ServiceFactoryMap<
-    BaseServices & S
-  >
+  // identifyPush: Helia registers bitswap after libp2p has started, so a peer that connected in
+  // between (a bootstrap dial, at once) was told a protocol list without bitswap and never asked
+  // us for blocks. The push tells connected peers when our protocols change.
+  const services = {
+    identify: identify(),
+    identifyPush: identifyPush({ debounce: 250 }),
+    ...options.services,
+  } as ServiceFactoryMap<BaseServices & S>
   const helia = withBitswap(
     withLibp2pLight(createHeliaLight({ blockstore, datastore }), {
       ...(options.privateKey !== undefined ? { privateKey: options.privateKey } : {}),

@@ -29,11 +29,11 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
   }
 }
 
-test('with nothing added, the node has identify and bitswap only, and dials loopback only', async () => {
+test('with nothing added, the node has identify (and its push) and bitswap only, and dials loopback only', async () => {
   await withDir('shared1', async (dir) => {
     const node = await startIpfsNode({ dir })
     try {
-      assert.deepEqual(Object.keys(node.helia.libp2p.services), ['identify'])
+      assert.deepEqual(Object.keys(node.helia.libp2p.services), ['identify', 'identifyPush'])
       assert.deepEqual(
         node.helia.libp2p.getProtocols().filter((p) => !p.startsWith('/ipfs/id/')),
         [BITSWAP_PROTOCOL],
@@ -60,7 +60,11 @@ test('a node with an extra service (ping) pings a peer and fetches blocks from i
     const a = await startIpfsNode({ dir: join(dir, 'a'), services: { ping: ping() } })
     const b = await startIpfsNode({ dir: join(dir, 'b'), services: { ping: ping() } })
     try {
-      assert.deepEqual(Object.keys(a.helia.libp2p.services).sort(), ['identify', 'ping'])
+      assert.deepEqual(Object.keys(a.helia.libp2p.services).sort(), [
+        'identify',
+        'identifyPush',
+        'ping',
+      ])
       const bytes = await bytesOf(4 * MiB, 21)
       const cid = await new IpfsStore(b).put(bytes, { pin: true })
 
@@ -106,6 +110,32 @@ test('peer discovery modules are added: a node bootstrapped to a loopback peer f
       await until('the bootstrap peer', () => node.helia.libp2p.getConnections().length > 0)
       assert.equal(
         sha256(await collect(new IpfsStore(b, { timeoutMs: 5_000 }).get(cid))),
+        sha256(bytes),
+      )
+    } finally {
+      await b?.stop()
+      await a.stop()
+    }
+  })
+})
+
+test('the bootstrapped peer fetches from the node that dialled it while starting (identify push)', async () => {
+  // b dials a at once, before b's Helia has registered bitswap: a's identify of b lacked bitswap,
+  // and without identify push a never asked b for anything (every get timed out).
+  await withDir('shared3b', async (dir) => {
+    const a = await startIpfsNode({ dir: join(dir, 'a') })
+    let b: IpfsNode | undefined
+    try {
+      b = await startIpfsNode({
+        dir: join(dir, 'b'),
+        peerDiscovery: [bootstrap({ list: [a.addresses()[0]!], timeout: 0 })],
+      })
+      const bytes = await bytesOf(64 * 1024, 23)
+      const cid = await new IpfsStore(b).put(bytes, { pin: true })
+      const node = b
+      await until('the bootstrap peer', () => node.helia.libp2p.getConnections().length > 0)
+      assert.equal(
+        sha256(await collect(new IpfsStore(a, { timeoutMs: 5_000 }).get(cid))),
         sha256(bytes),
       )
     } finally {

@@ -75,6 +75,17 @@ export function devnetView(stream: NodeJS.WritableStream, plain: boolean): Devne
         case 'notice':
           say(event.message)
           break
+        case 'join-claim':
+          if (plain) say(`join ${event.round}/${event.index} claimed by ${name(net, event.prover)}`)
+          break
+        case 'join-credit':
+          say(`join ${event.round}/${event.index} by ${name(net, event.prover)}, receipt verified`)
+          break
+        case 'join-strike':
+          say(
+            `join ${event.round}/${event.index} from ${name(net, event.prover)} REJECTED: ${event.reason}`,
+          )
+          break
         case 'claim':
           if (cells[event.index] !== 'proved') cells[event.index] = 'claimed'
           if (plain) say(`segment ${event.index} claimed by ${name(net, event.prover)}`)

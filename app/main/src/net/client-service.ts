@@ -13,6 +13,7 @@ import { validateInput, validatePo2, validateProgram } from '../jobs/validate.ts
 import { ClientJob, type ClientCommand, type ClientPhase } from '../pipeline/client-job.ts'
 import type { EvidenceCheck, OfferTerms } from '../pipeline/market.ts'
 import { EvidenceChecker } from './evidence.ts'
+import { JoinDriver, type JoinEvent } from './join-driver.ts'
 import { Bitfield } from '../protocol/bitfield.ts'
 import { deriveJobId } from '../protocol/job-id.ts'
 import { PROTOCOLS, TOPICS, pipelineTopic, type MessageOf } from '../protocol/messages.ts'
@@ -32,6 +33,12 @@ export interface SubmitRequest {
   readonly maxProvers: number
   readonly minMemoryMiB?: number
   readonly limits?: JobLimits
+  /**
+   * `composite` (default): segment receipts assembled by the client. `succinct`: only provers
+   * with the recursion circuit get deals; they lift each segment receipt and join them, in a JOIN
+   * stage, into one succinct receipt.
+   */
+  readonly receipt?: 'composite' | 'succinct'
   readonly onEvent?: (event: ClientEvent) => void
 }
 
@@ -50,6 +57,7 @@ export type ClientEvent =
       readonly reason?: string
     }
   | { readonly type: 'deal'; readonly jobId: string; readonly prover: string }
+  | (JoinEvent & { readonly jobId: string })
   /** Something the user should know about how this job will run (e.g. no succinct receipt). */
   | { readonly type: 'notice'; readonly jobId: string; readonly message: string }
   /** An offer's benchmark receipt was checked (before the offer is weighed). */
@@ -99,7 +107,11 @@ export interface JobOutcome {
     readonly events: CidString
     readonly manifest: CidString
   }
+  /** Segments credited per prover (PROVE). */
   readonly credits: ReadonlyMap<string, number>
+  /** Joins credited per prover (JOIN; empty for a composite receipt). */
+  readonly joinCredits: ReadonlyMap<string, number>
+  /** Rejected deliveries per prover over the whole job. */
   readonly strikes: ReadonlyMap<string, number>
   readonly timings: {
     readonly executeMs: number
@@ -168,6 +180,8 @@ interface RunningJob {
   readonly settle: { resolve: (o: JobOutcome) => void; reject: (e: Error) => void }
   /** Offers waiting for the offer window to close, by offer ID. */
   readonly answers: Map<string, (reply: Reply) => void>
+  /** The JOIN stage, once PROVE is done, for a job that asked for a succinct receipt. */
+  join?: JoinDriver
 }
 
 /** Where a delivered receipt is kept: one file per segment and receipt CID, so duplicates never collide. */
@@ -175,10 +189,10 @@ function receiptFile(dir: string, index: number, receiptCid: string): string {
   return join(dir, 'receipts', `segment-${String(index).padStart(5, '0')}-${receiptCid}.receipt`)
 }
 
-/** Periodic gossip: not an event of the job's history. */
 /** A receipt transfer silent this long is retried once over a fresh connection, then struck. */
 const RECEIPT_FETCH_IDLE_MS = 20_000
 
+/** Periodic gossip: not an event of the job's history. */
 const GOSSIP: ReadonlySet<ClientCommand['type']> = new Set(['publish-need', 'publish-bitfield'])
 /** Commands that only ask for work and change no persisted state. */
 const STATELESS: ReadonlySet<ClientCommand['type']> = new Set([
@@ -288,12 +302,18 @@ export class ClientService {
     })
     onEvent({ type: 'stored', jobId, manifestCid })
     // Said on every job, because it decides what receipt the user gets.
+    const succinct = request.receipt === 'succinct'
     const capabilities = await prover.capabilities()
-    const notice =
-      'composite receipt: the JOIN stage (succinct receipt) is not driven over the network yet' +
-      (capabilities.recursion
-        ? ''
-        : `, and this worker lacks the recursion circuit (${capabilities.notes.find((n) => /recursion/i.test(n)) ?? 'recursion: false'})`)
+    const recursionNote =
+      capabilities.notes.find((n) => /recursion/i.test(n)) ?? 'no recursion circuit'
+    const notice = succinct
+      ? 'succinct receipt: only provers that report the recursion circuit get deals; they lift ' +
+        'each segment receipt and join them in a JOIN stage (this client only verifies, which ' +
+        'needs no circuit)'
+      : 'composite receipt: segment receipts assembled by this client' +
+        (capabilities.recursion
+          ? ''
+          : ` (a succinct one needs provers with recursion: ${recursionNote})`)
     this.options.logger.info(notice, { jobId })
     onEvent({ type: 'notice', jobId, message: notice })
     const deadline = this.clock() + request.timeoutMs
@@ -310,7 +330,7 @@ export class ClientService {
       requirements: {
         minMemoryMiB: request.minMemoryMiB ?? 1024,
         proverKind: 'risc0' as const,
-        recursion: false,
+        recursion: succinct,
       },
       clientAddrs: wire.node.addresses().slice(0, 8),
     }
@@ -509,7 +529,10 @@ export class ClientService {
 
   private tickAll(): void {
     const now = this.clock()
-    for (const job of this.jobs.values()) this.run(job, job.machine.tick(now))
+    for (const job of this.jobs.values()) {
+      this.run(job, job.machine.tick(now))
+      job.join?.tick()
+    }
   }
 
   private run(job: RunningJob, commands: readonly ClientCommand[]): void {
@@ -593,7 +616,8 @@ export class ClientService {
           })
           break
         case 'assemble':
-          void this.assemble(job, command.receipts)
+          if (job.needBody.requirements.recursion) this.startJoin(job, command.receipts)
+          else void this.assemble(job, command.receipts)
           break
         case 'verify-final':
           void this.verifyFinal(job)
@@ -657,7 +681,15 @@ export class ClientService {
       ).catch((err: Error) => {
         throw new Error(`receipt ${receiptCid} could not be fetched: ${err.message}`)
       })
-      await this.options.prover.verifySegment({ receipt: file, expectedClaim: expected, index })
+      if (job.needBody.requirements.recursion) {
+        // A succinct job's provers deliver lifted segment receipts: same claim, recursion seal.
+        await this.options.prover.verifySuccinct({
+          receipt: file,
+          expectedClaim: job.segments[index]!.claim,
+        })
+      } else {
+        await this.options.prover.verifySegment({ receipt: file, expectedClaim: expected, index })
+      }
       outcome = { ok: true }
     } catch (err) {
       outcome = { ok: false, reason: (err as Error).message }
@@ -671,6 +703,53 @@ export class ClientService {
     }
     if (!this.jobs.has(job.id)) return
     this.run(job, job.machine.segmentVerified(prover, index, receiptCid, outcome, this.clock()))
+  }
+
+  /** PROVE is done for a succinct job: its lifted receipts go into the JOIN stage. */
+  private startJoin(job: RunningJob, receipts: readonly string[]): void {
+    const machine = job.machine
+    job.join = new JoinDriver({
+      jobId: job.id,
+      wire: this.options.wire,
+      storage: this.options.storage,
+      prover: this.options.prover,
+      logger: this.options.logger,
+      clock: this.clock,
+      dir: join(job.dir, 'receipts'),
+      inputs: receipts.map((receiptCid, index) => ({
+        receiptCid,
+        claim: job.segments[index]!.claim,
+        file: receiptFile(job.dir, index, receiptCid),
+      })),
+      claimTtlMs: machine.config.claimTtlMs,
+      maxStrikes: machine.config.maxStrikes,
+      strikes: machine.stage.snapshot().strikes,
+      bitfieldIntervalMs: machine.config.bitfieldIntervalMs,
+      hasDeal: (prover) => machine.hasDeal(prover),
+      onEvent: (event) => job.onEvent({ ...event, jobId: job.id }),
+      onDone: (result) => void this.finishJoin(job, result),
+    })
+    job.join.start()
+  }
+
+  /** The JOIN stage's last receipt and the journal become the job's receipt (succinct). */
+  private async finishJoin(
+    job: RunningJob,
+    result: { ok: true; receipt: string } | { ok: false; reason: string },
+  ): Promise<void> {
+    let outcome: { ok: true } | { ok: false; reason: string } = result
+    if (result.ok) {
+      try {
+        await this.options.prover.finalizeSuccinct({
+          receipt: result.receipt,
+          journal: job.journalPath,
+          out: join(job.dir, 'receipt.bin'),
+        })
+      } catch (err) {
+        outcome = { ok: false, reason: (err as Error).message }
+      }
+    }
+    this.run(job, job.machine.assembled(outcome))
   }
 
   private async assemble(job: RunningJob, receipts: readonly string[]): Promise<void> {
@@ -736,7 +815,8 @@ export class ClientService {
     const now = this.clock()
     const strikes = new Map<string, number>()
     for (const p of job.machine.dealtProvers) {
-      const n = job.machine.stage.strikesOf(p)
+      // The JOIN stage started from PROVE's strikes, so its count is the job's.
+      const n = job.join?.strikesOf(p) ?? job.machine.stage.strikesOf(p)
       if (n > 0) strikes.set(p, n)
     }
     const outcome: JobOutcome = {
@@ -747,6 +827,7 @@ export class ClientService {
       journalPath,
       cids,
       credits: job.machine.stage.credits(),
+      joinCredits: job.join?.credits() ?? new Map(),
       strikes,
       timings: {
         executeMs: job.executeMs,
@@ -760,6 +841,7 @@ export class ClientService {
         {
           ...outcome,
           credits: Object.fromEntries(outcome.credits),
+          joinCredits: Object.fromEntries(outcome.joinCredits),
           strikes: Object.fromEntries(strikes),
         },
         null,
@@ -802,9 +884,17 @@ export class ClientService {
   }
 
   private onClaim(message: MessageOf<'claim'>, from: string): Reply {
-    const { jobId, index } = message.body
+    const { jobId, index, stage, round } = message.body
     const job = this.jobs.get(jobId)
     if (job === undefined) return { type: 'decline', body: { jobId, reason: 'unknown job' } }
+    if (stage === 'join') {
+      return (
+        job.join?.claim(from, round, index) ?? {
+          type: 'decline',
+          body: { jobId, reason: 'no JOIN stage is running' },
+        }
+      )
+    }
     const reply = job.machine.claim(from, index, this.clock())
     if (reply.granted) job.onEvent({ type: 'claim', jobId, prover: from, index })
     return {
@@ -814,9 +904,17 @@ export class ClientService {
   }
 
   private onProof(message: MessageOf<'proof'>, from: string): Reply {
-    const { jobId, index, receiptCid } = message.body
+    const { jobId, index, receiptCid, stage, round } = message.body
     const job = this.jobs.get(jobId)
     if (job === undefined) return { type: 'decline', body: { jobId, reason: 'unknown job' } }
+    if (stage === 'join') {
+      return (
+        job.join?.proof(from, round, index, receiptCid) ?? {
+          type: 'decline',
+          body: { jobId, reason: 'no JOIN stage is running' },
+        }
+      )
+    }
     const { reply, commands } = job.machine.proof(from, index, receiptCid)
     this.run(job, commands)
     return {

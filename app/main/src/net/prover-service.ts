@@ -68,6 +68,13 @@ export type ProverEvent =
       readonly accepted: boolean
       readonly reason?: string
     }
+  | {
+      readonly type: 'join-answered'
+      readonly jobId: string
+      readonly round: number
+      readonly index: number
+      readonly accepted: boolean
+    }
 
 interface DealtJob {
   need: NeedBody
@@ -177,15 +184,23 @@ export class ProverService {
   }
 
   private onBitfield(message: Message): void {
-    if (message.type !== 'bitfield' || message.body.stage !== 'prove') return
-    const { jobId, total, bits } = message.body
+    if (message.type !== 'bitfield') return
+    const { jobId, total, bits, stage, round } = message.body
     const job = this.jobs.get(jobId)
     if (job === undefined || job.manifest === undefined) return
-    if (total !== job.manifest.segments.length) return
     const wanted = {
       indexes: Bitfield.fromBytes(bits, total).ones(),
       endgame: message.body.endgame,
     }
+    if (stage === 'join') {
+      // Round r of n segments has floor(n / 2^(r+1)) pairs at most; a wrong total is a lie.
+      if (!job.need.requirements.recursion || total > job.manifest.segments.length >> 1) return
+      this.run(
+        this.agent.joinBitfield(message.from, jobId, round, wanted, this.clock(), this.random),
+      )
+      return
+    }
+    if (total !== job.manifest.segments.length) return
     this.run(this.agent.bitfield(message.from, jobId, wanted, this.clock(), this.random))
     if (
       this.agent.jobState(jobId) === 'finished' &&
@@ -210,6 +225,27 @@ export class ProverService {
           break
         case 'send-proof':
           void this.sendProof(command.jobId, command.client, command.index, command.receiptCid)
+          break
+        case 'send-join-claim':
+          void this.sendJoinClaim(command.jobId, command.client, command.round, command.index)
+          break
+        case 'join':
+          void this.joinPair(
+            command.jobId,
+            command.round,
+            command.index,
+            command.left,
+            command.right,
+          )
+          break
+        case 'send-join-proof':
+          void this.sendJoinProof(
+            command.jobId,
+            command.client,
+            command.round,
+            command.index,
+            command.receiptCid,
+          )
           break
         case 'log':
           this.options.logger[command.level](command.message, { jobId: command.jobId })
@@ -392,24 +428,27 @@ export class ProverService {
   private async requestClaim(
     jobId: string,
     client: string,
-    index: number,
-  ): Promise<number | undefined> {
+    item: WorkItem,
+  ): Promise<{ ttlMs: number; inputs?: readonly [string, string] } | undefined> {
     const reply = await this.options.wire.request(
       client,
       PROTOCOLS.claim,
       'claim',
-      { jobId, stage: 'prove', index, round: 0 },
+      { jobId, stage: item.stage, index: item.index, round: item.round },
       { addrs: this.jobs.get(jobId)?.need.clientAddrs ?? [] },
     )
-    const granted = reply.type === 'claim-ack' && reply.body.index === index && reply.body.granted
-    return granted ? reply.body.ttlMs : undefined
+    if (reply.type !== 'claim-ack' || reply.body.index !== item.index || !reply.body.granted) {
+      return undefined
+    }
+    const inputs = reply.body.inputs
+    return { ttlMs: reply.body.ttlMs, ...(inputs !== undefined ? { inputs } : {}) }
   }
 
   private async sendClaim(jobId: string, client: string, index: number): Promise<void> {
     try {
-      const ttlMs = await this.requestClaim(jobId, client, index)
-      const granted = ttlMs !== undefined
-      if (granted) this.claimTtl.set(`${jobId}:${index}`, ttlMs)
+      const grant = await this.requestClaim(jobId, client, proveItem(index))
+      const granted = grant !== undefined
+      if (granted) this.claimTtl.set(itemKey(jobId, proveItem(index)), grant.ttlMs)
       this.run(this.agent.claimAnswered(jobId, index, granted))
       if (!granted) this.run(this.agent.refill(jobId, this.random))
     } catch (err) {
@@ -434,7 +473,7 @@ export class ProverService {
     const receiptFile = join(dir, `segment-${index}.receipt`)
     const controller = new AbortController()
     this.inFlight.add(controller)
-    const renewal = this.renewClaim(job, index, controller)
+    const renewal = this.renewClaim(job, proveItem(index), controller)
     try {
       this.options.onEvent?.({ type: 'proving', jobId, index })
       this.storeWork(() => this.options.store?.startWork(jobId, 'prove', index, this.clock()))
@@ -446,9 +485,19 @@ export class ProverService {
       })
       await rm(segmentFile, { force: true })
       let deliver = receiptFile
-      if (this.options.fault === 'corrupt') deliver = await corruptCopy(receiptFile)
+      if (job.need.requirements.recursion) {
+        // A succinct job joins lifted receipts: lift here, while the segment's claim is fresh.
+        deliver = (
+          await this.options.prover.lift({
+            receipt: receiptFile,
+            out: `${receiptFile}.lifted`,
+            signal: controller.signal,
+          })
+        ).path
+      }
+      if (this.options.fault === 'corrupt') deliver = await corruptCopy(deliver)
       const cid = await putFile(this.options.storage, deliver)
-      this.proveTimes.set(`${jobId}:${index}`, result.proveMs)
+      this.proveTimes.set(itemKey(jobId, proveItem(index)), result.proveMs)
       if (this.options.fault === undefined && result.proveMs > 0) {
         // A po2 segment is 2^po2 cycles of trace, whatever its user cycles: the proving cost.
         this.benchmark = { hz: 2 ** result.po2 / (result.proveMs / 1000), receiptCid: cid }
@@ -472,7 +521,7 @@ export class ProverService {
       this.run(this.agent.refill(jobId, this.random))
     } finally {
       clearInterval(renewal)
-      this.claimTtl.delete(`${jobId}:${index}`)
+      this.claimTtl.delete(itemKey(jobId, proveItem(index)))
       this.inFlight.delete(controller)
     }
   }
@@ -484,31 +533,152 @@ export class ProverService {
    */
   private renewClaim(
     job: DealtJob,
-    index: number,
+    item: WorkItem,
     controller: AbortController,
   ): ReturnType<typeof setInterval> {
     const need = job.need
-    const key = `${need.jobId}:${index}`
+    const key = itemKey(need.jobId, item)
     const every = Math.max(1000, Math.floor((this.claimTtl.get(key) ?? 60_000) / 3))
     return setInterval(() => {
-      void this.requestClaim(need.jobId, job.client, index)
-        .then((ttlMs) => {
-          if (ttlMs === undefined && !controller.signal.aborted) {
-            this.options.logger.info('claim renewal refused: abandoning the segment', {
+      void this.requestClaim(need.jobId, job.client, item)
+        .then((grant) => {
+          if (grant === undefined && !controller.signal.aborted) {
+            this.options.logger.info('claim renewal refused: abandoning the item', {
               jobId: need.jobId,
-              index,
+              ...item,
             })
-            controller.abort(new Error(`segment ${index} no longer wanted`))
+            controller.abort(new Error(`${key} no longer wanted`))
           }
         })
         .catch((err) => {
           this.options.logger.warn('claim renewal failed', {
             jobId: need.jobId,
-            index,
+            ...item,
             error: (err as Error).message,
           })
         })
     }, every)
+  }
+
+  private async sendJoinClaim(
+    jobId: string,
+    client: string,
+    round: number,
+    index: number,
+  ): Promise<void> {
+    const item = joinItem(round, index)
+    let grant: { left: string; right: string } | undefined
+    try {
+      const reply = await this.requestClaim(jobId, client, item)
+      if (reply?.inputs !== undefined) {
+        this.claimTtl.set(itemKey(jobId, item), reply.ttlMs)
+        grant = { left: reply.inputs[0], right: reply.inputs[1] }
+      }
+    } catch (err) {
+      this.options.logger.warn('join claim failed', {
+        jobId,
+        ...item,
+        error: (err as Error).message,
+      })
+    }
+    this.run(this.agent.joinClaimAnswered(jobId, round, index, grant))
+  }
+
+  /** Fetches the two receipts the grant named (from the client, which verified both) and joins them. */
+  private async joinPair(
+    jobId: string,
+    round: number,
+    index: number,
+    left: string,
+    right: string,
+  ): Promise<void> {
+    const job = this.jobs.get(jobId)
+    if (job === undefined) {
+      this.run(this.agent.joinFailed(jobId, round, index, 'unknown job'))
+      return
+    }
+    const item = joinItem(round, index)
+    const dir = join(this.options.workDir, 'jobs', jobId, 'join')
+    const controller = new AbortController()
+    this.inFlight.add(controller)
+    const renewal = this.renewClaim(job, item, controller)
+    try {
+      await mkdir(dir, { recursive: true })
+      const holder = { peerId: job.client, addrs: job.need.clientAddrs }
+      const files = [join(dir, `${left}.receipt`), join(dir, `${right}.receipt`)] as const
+      for (const [cid, file] of [
+        [left, files[0]],
+        [right, files[1]],
+      ] as const) {
+        await fetchFromHolder(
+          this.options.storage,
+          this.options.wire.node.libp2p,
+          holder,
+          cid,
+          file,
+          {
+            maxBytes: 64 * 1024 * 1024,
+            signal: controller.signal,
+            timeoutMs: 20_000,
+          },
+        )
+      }
+      const started = this.clock()
+      const joined = await this.options.prover.join({
+        left: files[0],
+        right: files[1],
+        out: join(dir, `join-${round}-${index}.receipt`),
+        signal: controller.signal,
+      })
+      let deliver = joined.path
+      if (this.options.fault === 'corrupt') deliver = await corruptCopy(deliver)
+      const cid = await putFile(this.options.storage, deliver)
+      this.proveTimes.set(itemKey(jobId, item), this.clock() - started)
+      this.run(this.agent.joined(jobId, round, index, cid))
+    } catch (err) {
+      this.run(this.agent.joinFailed(jobId, round, index, (err as Error).message))
+      this.run(this.agent.refill(jobId, this.random))
+    } finally {
+      clearInterval(renewal)
+      this.claimTtl.delete(itemKey(jobId, item))
+      this.inFlight.delete(controller)
+    }
+  }
+
+  private async sendJoinProof(
+    jobId: string,
+    client: string,
+    round: number,
+    index: number,
+    receiptCid: string,
+  ): Promise<void> {
+    const item = joinItem(round, index)
+    let accepted = false
+    let reason: string | undefined
+    try {
+      const reply = await this.options.wire.request(
+        client,
+        PROTOCOLS.proof,
+        'proof',
+        {
+          jobId,
+          stage: 'join',
+          index,
+          round,
+          receiptCid,
+          proveMs: this.proveTimes.get(itemKey(jobId, item)) ?? 0,
+        },
+        { addrs: this.jobs.get(jobId)?.need.clientAddrs ?? [] },
+      )
+      accepted = reply.type === 'proof-ack' && reply.body.accepted
+      if (reply.type === 'proof-ack') reason = reply.body.reason
+      else if (reply.type === 'decline') reason = reply.body.reason
+    } catch (err) {
+      reason = (err as Error).message
+    }
+    this.proveTimes.delete(itemKey(jobId, item))
+    this.options.onEvent?.({ type: 'join-answered', jobId, round, index, accepted })
+    this.run(this.agent.joinAnswered(jobId, round, index, accepted, reason))
   }
 
   private async sendProof(
@@ -529,7 +699,7 @@ export class ProverService {
           index,
           round: 0,
           receiptCid,
-          proveMs: this.proveTimes.get(`${jobId}:${index}`) ?? 0,
+          proveMs: this.proveTimes.get(itemKey(jobId, proveItem(index))) ?? 0,
         },
         { addrs: this.jobs.get(jobId)?.need.clientAddrs ?? [] },
       )
@@ -550,7 +720,7 @@ export class ProverService {
       this.storeWork(() =>
         this.options.store?.finishWork(jobId, 'prove', index, { status: 'notified' }),
       )
-      this.proveTimes.delete(`${jobId}:${index}`)
+      this.proveTimes.delete(itemKey(jobId, proveItem(index)))
       this.run(this.agent.proofAnswered(jobId, index, accepted, reason))
       this.run(this.agent.refill(jobId, this.random))
     } catch (err) {
@@ -569,7 +739,7 @@ export class ProverService {
         )
         return
       }
-      this.proveTimes.delete(`${jobId}:${index}`)
+      this.proveTimes.delete(itemKey(jobId, proveItem(index)))
       this.run(this.agent.proofAnswered(jobId, index, false, (err as Error).message))
       this.run(this.agent.refill(jobId, this.random))
     }
@@ -577,6 +747,17 @@ export class ProverService {
 }
 
 const PROOF_NOTICE_ATTEMPTS = 6
+
+/** One unit of work: a segment to prove, or round r's pair i to join. */
+interface WorkItem {
+  readonly stage: 'prove' | 'join'
+  readonly round: number
+  readonly index: number
+}
+const proveItem = (index: number): WorkItem => ({ stage: 'prove', round: 0, index })
+const joinItem = (round: number, index: number): WorkItem => ({ stage: 'join', round, index })
+const itemKey = (jobId: string, item: WorkItem): string =>
+  item.stage === 'prove' ? `${jobId}:${item.index}` : `${jobId}:j${item.round}/${item.index}`
 
 function toTerms(need: NeedBody): NeedTerms {
   return {

@@ -1,6 +1,7 @@
 // Files in and out of a storage plugin, streamed: nothing is buffered whole, and a download lands
 // under its final name only once it is complete and within its size bound.
 
+import { randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
@@ -31,7 +32,8 @@ export async function fetchToFile(
   file: string,
   options: { maxBytes: number; signal?: AbortSignal; timeoutMs?: number },
 ): Promise<number> {
-  const partial = `${file}.partial`
+  // Unique: two deliveries of the same CID for the same item may be fetched at once.
+  const partial = `${file}.${randomBytes(6).toString('hex')}.partial`
   let bytes = 0
   const source = storage.get(cid, {
     ...(options.signal !== undefined ? { signal: options.signal } : {}),

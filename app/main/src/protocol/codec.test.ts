@@ -303,6 +303,12 @@ describe('schema', () => {
     ['bitfield', 'bits as an array', (b) => (b.bits = [1, 2])],
     ['bitfield', 'a total of zero', (b) => ((b.total = 0), (b.bits = new Uint8Array(0)))],
     ['claim-ack', 'a ttl over an hour', (b) => (b.ttlMs = 3_600_001)],
+    [
+      'claim-ack',
+      'one join input',
+      (b) => (b.inputs = ['bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy']),
+    ],
+    ['claim-ack', 'join inputs that are no CIDs', (b) => (b.inputs = ['a', 'b'])],
     ['proof-ack', 'accepted as a string', (b) => (b.accepted = 'yes')],
     ['status-reply', 'done over total', (b) => (b.done = 1205)],
     ['status-reply', 'an unknown state', (b) => (b.state = 'lost')],
@@ -579,7 +585,12 @@ function maximalBodies(client: string, prover: string): Bodies {
       endgame: true,
     },
     claim: { ...base.claim, stage: 'prove', index: (1 << 20) - 1, round: big },
-    'claim-ack': { ...base['claim-ack'], index: (1 << 20) - 1, ttlMs: 3_600_000 },
+    'claim-ack': {
+      ...base['claim-ack'],
+      index: (1 << 20) - 1,
+      ttlMs: 3_600_000,
+      inputs: [cid, cid],
+    },
     proof: {
       ...base.proof,
       index: (1 << 20) - 1,

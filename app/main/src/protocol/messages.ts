@@ -165,6 +165,8 @@ export interface ClaimAckBody {
   granted: boolean
   /** How long the claim holds, ms. */
   ttlMs: number
+  /** A granted join: the receipts to join, left then right (absent otherwise). */
+  inputs?: [CidString, CidString]
 }
 
 /** Direct request prover → client on PROTOCOLS.proof: the item's receipt is stored. */
@@ -315,7 +317,7 @@ export const MAX_MESSAGE_BYTES: Readonly<Record<MessageType, number>> = {
   decline: 2 * 1024,
   bitfield: 128 * 1024 + 1024,
   claim: 1024,
-  'claim-ack': 1024,
+  'claim-ack': 2 * 1024,
   proof: 2 * 1024,
   'proof-ack': 2 * 1024,
   status: 1024,

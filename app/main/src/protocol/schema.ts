@@ -276,11 +276,18 @@ const BODIES: { readonly [T in MessageType]: Validator } = {
     round(f.round, `${path}.round`)
   },
   'claim-ack'(body, path) {
-    const f = fields(body, path, ['jobId', 'index', 'granted', 'ttlMs'])
+    const f = fields(body, path, ['jobId', 'index', 'granted', 'ttlMs'], ['inputs'])
     hex32(f.jobId, `${path}.jobId`)
     item(f.index, `${path}.index`)
     bool(f.granted, `${path}.granted`)
     integer(f.ttlMs, `${path}.ttlMs`, 0, MAX_TTL_MS)
+    if (Object.hasOwn(f, 'inputs')) {
+      if (!Array.isArray(f.inputs) || f.inputs.length !== 2) {
+        throw new MessageError('bad-schema', `${path}.inputs must be two CIDs`)
+      }
+      cid(f.inputs[0], `${path}.inputs[0]`)
+      cid(f.inputs[1], `${path}.inputs[1]`)
+    }
   },
   proof(body, path) {
     const f = fields(body, path, ['jobId', 'stage', 'index', 'round', 'receiptCid', 'proveMs'])
