@@ -17,7 +17,7 @@ import { JoinDriver, type JoinEvent } from './join-driver.ts'
 import { Bitfield } from '../protocol/bitfield.ts'
 import { deriveJobId } from '../protocol/job-id.ts'
 import { PROTOCOLS, TOPICS, pipelineTopic, type MessageOf } from '../protocol/messages.ts'
-import { fetchFromHolder, putFile } from './transfer.ts'
+import { fetchDeliveredReceipt, putFile } from './transfer.ts'
 import type { Reply, Wire } from './wire.ts'
 import type { JobStore, JobStatus, JsonObject } from '../store/index.ts'
 import type { ClientJobConfig, ClientJobSnapshot } from '../pipeline/client-job.ts'
@@ -188,9 +188,6 @@ interface RunningJob {
 function receiptFile(dir: string, index: number, receiptCid: string): string {
   return join(dir, 'receipts', `segment-${String(index).padStart(5, '0')}-${receiptCid}.receipt`)
 }
-
-/** A receipt transfer silent this long is retried once over a fresh connection, then struck. */
-const RECEIPT_FETCH_IDLE_MS = 20_000
 
 /** Periodic gossip: not an event of the job's history. */
 const GOSSIP: ReadonlySet<ClientCommand['type']> = new Set(['publish-need', 'publish-bitfield'])
@@ -661,26 +658,20 @@ export class ClientService {
     const file = receiptFile(job.dir, index, receiptCid)
     let outcome: { ok: true } | { ok: false; reason: string }
     try {
-      await fetchFromHolder(
+      await fetchDeliveredReceipt(
         this.options.storage,
         this.options.wire.node.libp2p,
-        { peerId: prover },
+        prover,
         receiptCid,
         file,
-        {
-          maxBytes: 64 * 1024 * 1024,
-          timeoutMs: RECEIPT_FETCH_IDLE_MS,
-          onRetry: () =>
-            this.options.logger.warn('receipt fetch stalled; reconnecting to its prover', {
-              jobId: job.id,
-              index,
-              prover,
-              receiptCid,
-            }),
-        },
-      ).catch((err: Error) => {
-        throw new Error(`receipt ${receiptCid} could not be fetched: ${err.message}`)
-      })
+        () =>
+          this.options.logger.warn('receipt fetch stalled; reconnecting to its prover', {
+            jobId: job.id,
+            index,
+            prover,
+            receiptCid,
+          }),
+      )
       if (job.needBody.requirements.recursion) {
         // A succinct job's provers deliver lifted segment receipts: same claim, recursion seal.
         await this.options.prover.verifySuccinct({

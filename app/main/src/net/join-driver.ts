@@ -17,7 +17,7 @@ import type { ComponentLogger } from '../log/logger.ts'
 import { ClientJoin, type ClientJoinCommand } from '../pipeline/client-join.ts'
 import { Bitfield } from '../protocol/bitfield.ts'
 import { pipelineTopic } from '../protocol/messages.ts'
-import { fetchFromHolder } from './transfer.ts'
+import { fetchDeliveredReceipt } from './transfer.ts'
 import type { Reply, Wire } from './wire.ts'
 
 /** What a job's JOIN stage reports, for the job's event stream. */
@@ -199,16 +199,13 @@ export class JoinDriver {
     const file = this.receiptFile(receiptCid)
     let outcome: { ok: true } | { ok: false; reason: string }
     try {
-      await fetchFromHolder(
+      await fetchDeliveredReceipt(
         this.options.storage,
         this.options.wire.node.libp2p,
-        { peerId: prover },
+        prover,
         receiptCid,
         file,
-        { maxBytes: 64 * 1024 * 1024, timeoutMs: 20_000 },
-      ).catch((err: Error) => {
-        throw new Error(`join receipt ${receiptCid} could not be fetched: ${err.message}`)
-      })
+      )
       await this.options.prover.verifySuccinct({
         receipt: file,
         expectedClaim: decodeClaim(command.expectedClaim),

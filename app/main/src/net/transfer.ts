@@ -101,3 +101,29 @@ export async function fetchFromHolder(
     return await fetch()
   }
 }
+
+/** Receipts are a few hundred KiB to a few MiB; nothing a prover delivers may be larger. */
+const MAX_RECEIPT_BYTES = 64 * 1024 * 1024
+/** A receipt transfer silent this long is retried once over a fresh connection, then fails. */
+const RECEIPT_FETCH_IDLE_MS = 20_000
+
+/**
+ * A receipt a prover announced, fetched from that prover. A failure names the receipt: the
+ * caller rejects the delivery with it.
+ */
+export async function fetchDeliveredReceipt(
+  storage: StoragePlugin,
+  libp2p: Libp2p,
+  prover: string,
+  receiptCid: CidString,
+  file: string,
+  onRetry?: (error: Error) => void,
+): Promise<void> {
+  await fetchFromHolder(storage, libp2p, { peerId: prover }, receiptCid, file, {
+    maxBytes: MAX_RECEIPT_BYTES,
+    timeoutMs: RECEIPT_FETCH_IDLE_MS,
+    ...(onRetry !== undefined ? { onRetry } : {}),
+  }).catch((err: Error) => {
+    throw new Error(`receipt ${receiptCid} could not be fetched: ${err.message}`)
+  })
+}
