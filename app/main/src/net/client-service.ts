@@ -886,8 +886,11 @@ export class ClientService {
         }
       )
     }
+    // A prover renews its claim every TTL/3 while it proves: only a new claim is an event.
+    const held = job.machine.stage.slot(index)
+    const renewal = held?.status === 'claimed' && held.claimedBy === from
     const reply = job.machine.claim(from, index, this.clock())
-    if (reply.granted) job.onEvent({ type: 'claim', jobId, prover: from, index })
+    if (reply.granted && !renewal) job.onEvent({ type: 'claim', jobId, prover: from, index })
     return {
       type: 'claim-ack',
       body: { jobId, index, granted: reply.granted, ttlMs: reply.granted ? reply.ttlMs : 0 },
