@@ -17,7 +17,7 @@ import { JoinDriver, type JoinEvent } from './join-driver.ts'
 import { Bitfield } from '../protocol/bitfield.ts'
 import { deriveJobId } from '../protocol/job-id.ts'
 import { PROTOCOLS, TOPICS, pipelineTopic, type MessageOf } from '../protocol/messages.ts'
-import { fetchDeliveredReceipt, putFile } from './transfer.ts'
+import { checkDeliveredReceipt, putFile } from './transfer.ts'
 import type { Reply, Wire } from './wire.ts'
 import type { JobStore, JobStatus, JsonObject } from '../store/index.ts'
 import type { ClientJobConfig, ClientJobSnapshot } from '../pipeline/client-job.ts'
@@ -654,36 +654,30 @@ export class ClientService {
     index: number,
     receiptCid: string,
   ): Promise<void> {
-    const expected = job.segments[index]!.claimDigest
-    const file = receiptFile(job.dir, index, receiptCid)
-    let outcome: { ok: true } | { ok: false; reason: string }
-    try {
-      await fetchDeliveredReceipt(
-        this.options.storage,
-        this.options.wire.node.libp2p,
-        prover,
-        receiptCid,
-        file,
-        () =>
+    const segment = job.segments[index]!
+    const plugin = this.options.prover
+    const outcome = await checkDeliveredReceipt(
+      this.options.storage,
+      this.options.wire.node.libp2p,
+      prover,
+      receiptCid,
+      receiptFile(job.dir, index, receiptCid),
+      (file) =>
+        job.needBody.requirements.recursion
+          ? // A succinct job's provers deliver lifted segment receipts: same claim, recursion seal.
+            plugin.verifySuccinct({ receipt: file, expectedClaim: segment.claim })
+          : plugin.verifySegment({ receipt: file, expectedClaim: segment.claimDigest, index }),
+      {
+        onRetry: () =>
           this.options.logger.warn('receipt fetch stalled; reconnecting to its prover', {
             jobId: job.id,
             index,
             prover,
             receiptCid,
           }),
-      )
-      if (job.needBody.requirements.recursion) {
-        // A succinct job's provers deliver lifted segment receipts: same claim, recursion seal.
-        await this.options.prover.verifySuccinct({
-          receipt: file,
-          expectedClaim: job.segments[index]!.claim,
-        })
-      } else {
-        await this.options.prover.verifySegment({ receipt: file, expectedClaim: expected, index })
-      }
-      outcome = { ok: true }
-    } catch (err) {
-      outcome = { ok: false, reason: (err as Error).message }
+      },
+    )
+    if (!outcome.ok) {
       this.options.logger.warn('segment receipt rejected', {
         jobId: job.id,
         index,
@@ -718,27 +712,22 @@ export class ClientService {
       bitfieldIntervalMs: machine.config.bitfieldIntervalMs,
       hasDeal: (prover) => machine.hasDeal(prover),
       onEvent: (event) => job.onEvent({ ...event, jobId: job.id }),
-      onDone: (result) => void this.finishJoin(job, result),
+      onDone: (receipt) => void this.finishJoin(job, receipt),
     })
     job.join.start()
   }
 
   /** The JOIN stage's last receipt and the journal become the job's receipt (succinct). */
-  private async finishJoin(
-    job: RunningJob,
-    result: { ok: true; receipt: string } | { ok: false; reason: string },
-  ): Promise<void> {
-    let outcome: { ok: true } | { ok: false; reason: string } = result
-    if (result.ok) {
-      try {
-        await this.options.prover.finalizeSuccinct({
-          receipt: result.receipt,
-          journal: job.journalPath,
-          out: join(job.dir, 'receipt.bin'),
-        })
-      } catch (err) {
-        outcome = { ok: false, reason: (err as Error).message }
-      }
+  private async finishJoin(job: RunningJob, receipt: string): Promise<void> {
+    let outcome: { ok: true } | { ok: false; reason: string } = { ok: true }
+    try {
+      await this.options.prover.finalizeSuccinct({
+        receipt,
+        journal: job.journalPath,
+        out: join(job.dir, 'receipt.bin'),
+      })
+    } catch (err) {
+      outcome = { ok: false, reason: (err as Error).message }
     }
     this.run(job, job.machine.assembled(outcome))
   }
@@ -886,11 +875,8 @@ export class ClientService {
         }
       )
     }
-    // A prover renews its claim every TTL/3 while it proves: only a new claim is an event.
-    const held = job.machine.stage.slot(index)
-    const renewal = held?.status === 'claimed' && held.claimedBy === from
     const reply = job.machine.claim(from, index, this.clock())
-    if (reply.granted && !renewal) job.onEvent({ type: 'claim', jobId, prover: from, index })
+    if (reply.granted && !reply.renewal) job.onEvent({ type: 'claim', jobId, prover: from, index })
     return {
       type: 'claim-ack',
       body: { jobId, index, granted: reply.granted, ttlMs: reply.granted ? reply.ttlMs : 0 },

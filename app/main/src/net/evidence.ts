@@ -64,10 +64,10 @@ export class EvidenceChecker {
 
   private async fetchAndInspect(prover: string, receiptCid: CidString): Promise<EvidenceCheck> {
     const dir = join(this.options.workDir, 'evidence')
-    await mkdir(dir, { recursive: true })
     const file = join(dir, `${randomBytes(8).toString('hex')}.receipt`)
     try {
       try {
+        await mkdir(dir, { recursive: true })
         await fetchFromHolder(
           this.options.storage,
           this.options.libp2p,

@@ -17,7 +17,7 @@ import type { ComponentLogger } from '../log/logger.ts'
 import { ClientJoin, type ClientJoinCommand } from '../pipeline/client-join.ts'
 import { Bitfield } from '../protocol/bitfield.ts'
 import { pipelineTopic } from '../protocol/messages.ts'
-import { fetchDeliveredReceipt } from './transfer.ts'
+import { checkDeliveredReceipt } from './transfer.ts'
 import type { Reply, Wire } from './wire.ts'
 
 /** What a job's JOIN stage reports, for the job's event stream. */
@@ -63,8 +63,8 @@ export interface JoinDriverOptions {
   readonly bitfieldIntervalMs: number
   readonly hasDeal: (prover: string) => boolean
   readonly onEvent: (event: JoinEvent) => void
-  /** The last receipt (a file here) once every join verified; or why the stage cannot finish. */
-  readonly onDone: (outcome: { ok: true; receipt: string } | { ok: false; reason: string }) => void
+  /** The last receipt (a file here), once every join verified. */
+  readonly onDone: (receipt: string) => void
 }
 
 /** Claims travel through the state machine as canonical JSON of their parts. */
@@ -81,10 +81,13 @@ const decodeClaim = (text: string): ClaimParts => JSON.parse(text) as ClaimParts
 export class JoinDriver {
   private readonly options: JoinDriverOptions
   private readonly machine: ClientJoin
+  /** The inputs' files by CID; a join's receipt is kept under its own CID in `dir`. */
+  private readonly inputFiles: ReadonlyMap<string, string>
   private finished = false
 
   constructor(options: JoinDriverOptions) {
     this.options = options
+    this.inputFiles = new Map(options.inputs.map((i) => [i.receiptCid, i.file]))
     this.machine = new ClientJoin(
       // Open pairs go out at once, but a burst of finished joins becomes one gossip round.
       { bitfieldIntervalMs: options.bitfieldIntervalMs, bitfieldGapMs: 250 },
@@ -116,7 +119,7 @@ export class JoinDriver {
     if (!reply.granted) {
       return { type: 'claim-ack', body: { jobId, index, granted: false, ttlMs: 0 } }
     }
-    this.options.onEvent({ type: 'join-claim', prover, round, index })
+    if (!reply.renewal) this.options.onEvent({ type: 'join-claim', prover, round, index })
     return {
       type: 'claim-ack',
       body: { jobId, index, granted: true, ttlMs: reply.ttlMs, inputs: [reply.left, reply.right] },
@@ -178,7 +181,7 @@ export class JoinDriver {
           break
         case 'all-joined':
           this.finished = true
-          this.options.onDone({ ok: true, receipt: this.receiptFile(command.receiptCid) })
+          this.options.onDone(this.receiptFile(command.receiptCid))
           break
         default:
           break
@@ -188,31 +191,28 @@ export class JoinDriver {
 
   /** Where a receipt of this stage is (or will be) on disk: an input's own file, or a join's. */
   private receiptFile(receiptCid: string): string {
-    const input = this.options.inputs.find((i) => i.receiptCid === receiptCid)
-    return input?.file ?? joinPath(this.options.dir, `join-${receiptCid}.receipt`)
+    return (
+      this.inputFiles.get(receiptCid) ?? joinPath(this.options.dir, `join-${receiptCid}.receipt`)
+    )
   }
 
   private async verify(
     command: Extract<ClientJoinCommand, { type: 'verify-join' }>,
   ): Promise<void> {
     const { prover, round, index, receiptCid } = command
-    const file = this.receiptFile(receiptCid)
-    let outcome: { ok: true } | { ok: false; reason: string }
-    try {
-      await fetchDeliveredReceipt(
-        this.options.storage,
-        this.options.wire.node.libp2p,
-        prover,
-        receiptCid,
-        file,
-      )
-      await this.options.prover.verifySuccinct({
-        receipt: file,
-        expectedClaim: decodeClaim(command.expectedClaim),
-      })
-      outcome = { ok: true }
-    } catch (err) {
-      outcome = { ok: false, reason: (err as Error).message }
+    const outcome = await checkDeliveredReceipt(
+      this.options.storage,
+      this.options.wire.node.libp2p,
+      prover,
+      receiptCid,
+      this.receiptFile(receiptCid),
+      (file) =>
+        this.options.prover.verifySuccinct({
+          receipt: file,
+          expectedClaim: decodeClaim(command.expectedClaim),
+        }),
+    )
+    if (!outcome.ok) {
       this.options.logger.warn('join receipt rejected', {
         jobId: this.options.jobId,
         round,

@@ -5,7 +5,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { dialPeer } from './dial.ts'
 import { type ProverPlugin, type StoragePlugin } from '@wholesum/plugin-api'
 import type { ComponentLogger } from '../log/logger.ts'
 import type { NeedTerms, OfferTerms, ProverSettings } from '../pipeline/market.ts'
@@ -20,7 +20,7 @@ import {
   type NeedBody,
 } from '../protocol/messages.ts'
 import type { JobManifest } from './client-service.ts'
-import { fetchFromHolder, fetchToFile, putFile } from './transfer.ts'
+import { fetchFromHolder, fetchReceipt, fetchToFile, putFile } from './transfer.ts'
 import type { Wire } from './wire.ts'
 import type { JobStore } from '../store/index.ts'
 
@@ -130,13 +130,10 @@ export class ProverService {
    */
   private keepConnected(job: DealtJob, now: number): void {
     const libp2p = this.options.wire.node.libp2p
-    const client = peerIdFromString(job.client)
-    if (libp2p.getConnections(client).length > 0 || now - (job.lastDialAt ?? 0) < 5_000) return
+    const connected = libp2p.getConnections(peerIdFromString(job.client)).length > 0
+    if (connected || now - (job.lastDialAt ?? 0) < 5_000) return
     job.lastDialAt = now
-    const addrs = job.need.clientAddrs.map((a) =>
-      multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${job.client}`),
-    )
-    void libp2p.dial(addrs.length > 0 ? addrs : client).catch(() => {})
+    void dialPeer(libp2p, job.client, job.need.clientAddrs).catch(() => {})
   }
 
   /**
@@ -424,7 +421,7 @@ export class ProverService {
     return manifest
   }
 
-  /** Claims (or renews the claim on) segment `index`; resolves with the TTL if granted. */
+  /** Claims (or renews the claim on) an item; resolves with the grant, undefined if refused. */
   private async requestClaim(
     jobId: string,
     client: string,
@@ -605,28 +602,17 @@ export class ProverService {
     try {
       await mkdir(dir, { recursive: true })
       const holder = { peerId: job.client, addrs: job.need.clientAddrs }
-      const files = [join(dir, `${left}.receipt`), join(dir, `${right}.receipt`)] as const
-      for (const [cid, file] of [
-        [left, files[0]],
-        [right, files[1]],
-      ] as const) {
-        await fetchFromHolder(
-          this.options.storage,
-          this.options.wire.node.libp2p,
-          holder,
-          cid,
-          file,
-          {
-            maxBytes: 64 * 1024 * 1024,
-            signal: controller.signal,
-            timeoutMs: 20_000,
-          },
-        )
-      }
+      const [leftFile, rightFile] = [join(dir, `${left}.receipt`), join(dir, `${right}.receipt`)]
+      const libp2p = this.options.wire.node.libp2p
+      const signal = controller.signal
+      await Promise.all([
+        fetchReceipt(this.options.storage, libp2p, holder, left, leftFile, { signal }),
+        fetchReceipt(this.options.storage, libp2p, holder, right, rightFile, { signal }),
+      ])
       const started = this.clock()
       const joined = await this.options.prover.join({
-        left: files[0],
-        right: files[1],
+        left: leftFile,
+        right: rightFile,
         out: join(dir, `join-${round}-${index}.receipt`),
         signal: controller.signal,
       })
@@ -645,6 +631,33 @@ export class ProverService {
     }
   }
 
+  /** Tells the client an item's receipt is stored; resolves with its answer. */
+  private async notify(
+    jobId: string,
+    client: string,
+    item: WorkItem,
+    receiptCid: string,
+  ): Promise<{ accepted: boolean; reason?: string }> {
+    const reply = await this.options.wire.request(
+      client,
+      PROTOCOLS.proof,
+      'proof',
+      {
+        jobId,
+        ...item,
+        receiptCid,
+        proveMs: this.proveTimes.get(itemKey(jobId, item)) ?? 0,
+      },
+      { addrs: this.jobs.get(jobId)?.need.clientAddrs ?? [] },
+    )
+    const reason =
+      reply.type === 'proof-ack' || reply.type === 'decline' ? reply.body.reason : undefined
+    return {
+      accepted: reply.type === 'proof-ack' && reply.body.accepted,
+      ...(reason !== undefined ? { reason } : {}),
+    }
+  }
+
   private async sendJoinProof(
     jobId: string,
     client: string,
@@ -653,30 +666,12 @@ export class ProverService {
     receiptCid: string,
   ): Promise<void> {
     const item = joinItem(round, index)
-    let accepted = false
-    let reason: string | undefined
-    try {
-      const reply = await this.options.wire.request(
-        client,
-        PROTOCOLS.proof,
-        'proof',
-        {
-          jobId,
-          stage: 'join',
-          index,
-          round,
-          receiptCid,
-          proveMs: this.proveTimes.get(itemKey(jobId, item)) ?? 0,
-        },
-        { addrs: this.jobs.get(jobId)?.need.clientAddrs ?? [] },
-      )
-      accepted = reply.type === 'proof-ack' && reply.body.accepted
-      if (reply.type === 'proof-ack') reason = reply.body.reason
-      else if (reply.type === 'decline') reason = reply.body.reason
-    } catch (err) {
-      reason = (err as Error).message
-    }
+    const answer = await this.notify(jobId, client, item, receiptCid).catch((err: Error) => ({
+      accepted: false,
+      reason: err.message,
+    }))
     this.proveTimes.delete(itemKey(jobId, item))
+    const { accepted, reason } = answer
     this.options.onEvent?.({ type: 'join-answered', jobId, round, index, accepted })
     this.run(this.agent.joinAnswered(jobId, round, index, accepted, reason))
   }
@@ -689,27 +684,7 @@ export class ProverService {
     attempt = 1,
   ): Promise<void> {
     try {
-      const reply = await this.options.wire.request(
-        client,
-        PROTOCOLS.proof,
-        'proof',
-        {
-          jobId,
-          stage: 'prove',
-          index,
-          round: 0,
-          receiptCid,
-          proveMs: this.proveTimes.get(itemKey(jobId, proveItem(index))) ?? 0,
-        },
-        { addrs: this.jobs.get(jobId)?.need.clientAddrs ?? [] },
-      )
-      const accepted = reply.type === 'proof-ack' && reply.body.accepted
-      const reason =
-        reply.type === 'proof-ack'
-          ? reply.body.reason
-          : reply.type === 'decline'
-            ? reply.body.reason
-            : undefined
+      const { accepted, reason } = await this.notify(jobId, client, proveItem(index), receiptCid)
       this.options.onEvent?.({
         type: 'answered',
         jobId,

@@ -13,7 +13,7 @@ import {
 } from '@wholesum/plugin-api'
 import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { dialPeer } from './dial.ts'
 
 export async function putFile(
   storage: StoragePlugin,
@@ -91,13 +91,9 @@ export async function fetchFromHolder(
       throw err
     }
     options.onRetry?.(err)
-    const peer = peerIdFromString(holder.peerId)
-    await libp2p.hangUp(peer).catch(() => {})
-    const addrs = (holder.addrs ?? []).map((a) =>
-      multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${holder.peerId}`),
-    )
+    await libp2p.hangUp(peerIdFromString(holder.peerId)).catch(() => {})
     const dialOptions = options.signal !== undefined ? { signal: options.signal } : {}
-    await libp2p.dial(addrs.length > 0 ? addrs : peer, dialOptions).catch(() => {})
+    await dialPeer(libp2p, holder.peerId, holder.addrs, dialOptions).catch(() => {})
     return await fetch()
   }
 }
@@ -108,22 +104,47 @@ const MAX_RECEIPT_BYTES = 64 * 1024 * 1024
 const RECEIPT_FETCH_IDLE_MS = 20_000
 
 /**
- * A receipt a prover announced, fetched from that prover. A failure names the receipt: the
- * caller rejects the delivery with it.
+ * A receipt fetched from the peer known to hold it: a delivery from its prover, or a join's input
+ * from the client that verified it. A failure names the receipt.
  */
-export async function fetchDeliveredReceipt(
+export async function fetchReceipt(
+  storage: StoragePlugin,
+  libp2p: Libp2p,
+  holder: Holder,
+  receiptCid: CidString,
+  file: string,
+  options: { signal?: AbortSignal; onRetry?: (error: Error) => void } = {},
+): Promise<void> {
+  await fetchFromHolder(storage, libp2p, holder, receiptCid, file, {
+    maxBytes: MAX_RECEIPT_BYTES,
+    timeoutMs: RECEIPT_FETCH_IDLE_MS,
+    ...options,
+  }).catch((err: Error) => {
+    throw new Error(`receipt ${receiptCid} could not be fetched: ${err.message}`)
+  })
+}
+
+export type CheckOutcome = { ok: true } | { ok: false; reason: string }
+
+/**
+ * A delivered receipt, fetched from its prover and handed to `check` (a verification that throws
+ * when the receipt is not what it must be). Either failure is the delivery's: it becomes the
+ * reason of a rejection, never an exception.
+ */
+export async function checkDeliveredReceipt(
   storage: StoragePlugin,
   libp2p: Libp2p,
   prover: string,
   receiptCid: CidString,
   file: string,
-  onRetry?: (error: Error) => void,
-): Promise<void> {
-  await fetchFromHolder(storage, libp2p, { peerId: prover }, receiptCid, file, {
-    maxBytes: MAX_RECEIPT_BYTES,
-    timeoutMs: RECEIPT_FETCH_IDLE_MS,
-    ...(onRetry !== undefined ? { onRetry } : {}),
-  }).catch((err: Error) => {
-    throw new Error(`receipt ${receiptCid} could not be fetched: ${err.message}`)
-  })
+  check: (file: string) => Promise<unknown>,
+  options: { onRetry?: (error: Error) => void } = {},
+): Promise<CheckOutcome> {
+  try {
+    await fetchReceipt(storage, libp2p, { peerId: prover }, receiptCid, file, options)
+    await check(file)
+    return { ok: true }
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message }
+  }
 }

@@ -6,7 +6,6 @@
 
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from '@libp2p/interface'
 import { TopicValidatorResult, type Message as GossipMessage } from '@libp2p/gossipsub'
 import type { ComponentLogger } from '../log/logger.ts'
@@ -27,6 +26,7 @@ import {
   type MessageType,
 } from '../protocol/messages.ts'
 import { ReplayGuard } from '../protocol/replay.ts'
+import { dialPeer } from './dial.ts'
 import { scoreTopic, type NetworkNode } from './node.ts'
 
 export type BodyOf<T extends MessageType> = MessageOf<T>['body']
@@ -204,10 +204,7 @@ export class Wire {
     const peerId = peerIdFromString(peer)
     const libp2p = this.node.libp2p
     if (libp2p.getConnections(peerId).length === 0 && (options.addrs ?? []).length > 0) {
-      const addrs = options.addrs!.map((a) =>
-        multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`),
-      )
-      await libp2p.dial(addrs, { signal })
+      await dialPeer(libp2p, peer, options.addrs, { signal })
     }
     const stream = await libp2p.dialProtocol(peerId, protocol, { signal })
     const lp = lpStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })

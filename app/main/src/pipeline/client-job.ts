@@ -55,7 +55,8 @@ export type ClientCommand =
   | { readonly type: 'verify-final' }
   | { readonly type: 'phase'; readonly phase: ClientPhase; readonly reason?: string }
 
-export type ClaimReply = { granted: true; ttlMs: number } | { granted: false; reason: string }
+export type ClaimReply =
+  { granted: true; ttlMs: number; renewal: boolean } | { granted: false; reason: string }
 export type ProofReply = { accepted: true } | { accepted: false; reason: string }
 
 export interface ClientJobSnapshot {

@@ -32,7 +32,8 @@ export type ClientJoinCommand =
     }
 
 export type JoinClaimReply =
-  { granted: true; ttlMs: number; left: string; right: string } | { granted: false; reason: string }
+  | { granted: true; ttlMs: number; renewal: boolean; left: string; right: string }
+  | { granted: false; reason: string }
 export type JoinProofReply = { accepted: true } | { accepted: false; reason: string }
 
 export class ClientJoin {
@@ -80,6 +81,7 @@ export class ClientJoin {
     return {
       granted: true,
       ttlMs: result.ttlMs,
+      renewal: result.renewal,
       left: result.left.receiptCid,
       right: result.right.receiptCid,
     }

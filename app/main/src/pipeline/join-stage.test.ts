@@ -146,12 +146,15 @@ describe('JOIN stage: claims, verification, strikes (the PROVE rules)', () => {
     assert.deepEqual(grant, {
       granted: true,
       ttlMs: 100,
+      renewal: false,
       left: inputs(6)[2],
       right: inputs(6)[3],
     })
     assert.deepEqual(stage.wanted()[0]!.indexes, [0, 2])
     assert.deepEqual(stage.claim('Q', 0, 1, 50), { granted: false, reason: 'claimed-by-another' })
-    assert.equal(stage.claim('P', 0, 1, 60).granted, true, 'a renewal')
+    const renewed = stage.claim('P', 0, 1, 60)
+    assert.equal(renewed.granted, true, 'a renewal')
+    assert.equal(renewed.granted && renewed.renewal, true)
     assert.deepEqual(stage.tick(159), [])
     assert.deepEqual(stage.tick(160), [
       { type: 'join-reopen', round: 0, index: 1, reason: 'claim-expired' },
@@ -274,6 +277,7 @@ describe('client JOIN phase', () => {
     assert.deepEqual(join.claim('P', 0, 1, 1), {
       granted: true,
       ttlMs: 100,
+      renewal: false,
       left: 'seg2',
       right: 'seg3',
     })

@@ -198,7 +198,7 @@ export class JoinStage {
     index: number,
     now: number,
   ):
-    | { granted: true; ttlMs: number; left: JoinInput; right: JoinInput }
+    | { granted: true; ttlMs: number; renewal: boolean; left: JoinInput; right: JoinInput }
     | { granted: false; reason: JoinRefusal } {
     const found = this.find(round, index)
     if ('reason' in found) return { granted: false, reason: found.reason }

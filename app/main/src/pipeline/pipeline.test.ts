@@ -153,7 +153,7 @@ describe('market policy', () => {
 describe('PROVE stage', () => {
   test('a claimed segment leaves the bit field and re-opens when its claim expires', () => {
     const stage = new ProveStage({ total: 3, claimTtlMs: 100, maxStrikes: 2 })
-    assert.deepEqual(stage.claim('P', 1, 0), { granted: true, ttlMs: 100 })
+    assert.deepEqual(stage.claim('P', 1, 0), { granted: true, ttlMs: 100, renewal: false })
     assert.deepEqual(stage.wanted().indexes, [0, 2])
     assert.deepEqual(stage.claim('Q', 1, 50), { granted: false, reason: 'claimed-by-another' })
     assert.deepEqual(stage.tick(99), [])

@@ -110,7 +110,7 @@ export class ProveStage {
     prover: string,
     index: number,
     now: number,
-  ): { granted: true; ttlMs: number } | { granted: false; reason: Refusal } {
+  ): { granted: true; ttlMs: number; renewal: boolean } | { granted: false; reason: Refusal } {
     const slot = this.slots[index]
     if (slot === undefined) return { granted: false, reason: 'no-such-segment' }
     return this.ledger.claim(slot, prover, now, () => this.endgame)

@@ -85,18 +85,20 @@ export class WorkLedger {
     prover: string,
     now: number,
     endgame: () => boolean,
-  ): { granted: true; ttlMs: number } | { granted: false; reason: ClaimRefusal } {
+  ): { granted: true; ttlMs: number; renewal: boolean } | { granted: false; reason: ClaimRefusal } {
     if (this.isBanned(prover)) return { granted: false, reason: 'banned' }
     if (slot.status === 'proved') return { granted: false, reason: 'already-proved' }
     const expired = slot.claimExpires !== undefined && slot.claimExpires <= now
     if (slot.status === 'claimed' && !expired && !endgame() && slot.claimedBy !== prover) {
       return { granted: false, reason: 'claimed-by-another' }
     }
+    // A prover renews its claim every TTL/3 while it works: that is not a new claim.
+    const renewal = slot.status === 'claimed' && slot.claimedBy === prover
     slot.status = 'claimed'
     slot.claimedBy = prover
     slot.claimExpires = now + this.rules.claimTtlMs
     slot.claims += 1
-    return { granted: true, ttlMs: this.rules.claimTtlMs }
+    return { granted: true, ttlMs: this.rules.claimTtlMs, renewal }
   }
 
   /** Queue a delivery for verification; the same receipt from the same prover is queued once. */

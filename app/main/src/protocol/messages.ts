@@ -13,7 +13,6 @@ export const TOPICS = {
    */
   pipeline: '/wholesum/pipeline/1',
 } as const
-export type Topic = (typeof TOPICS)[keyof typeof TOPICS]
 
 /** Direct protocols: one length-prefixed request and one length-prefixed response per stream. */
 export const PROTOCOLS = {
