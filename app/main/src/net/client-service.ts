@@ -3,7 +3,7 @@
 // prover plugin (segment and final verification, assembly). Harvests outputs when done.
 
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile, appendFile } from 'node:fs/promises'
+import { appendFile, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { CidString, ProverPlugin, SegmentInfo, StoragePlugin } from '@wholesum/plugin-api'
 import { WholesumError } from '@wholesum/plugin-api'
@@ -19,7 +19,12 @@ import { deriveJobId } from '../protocol/job-id.ts'
 import { PROTOCOLS, TOPICS, pipelineTopic, type MessageOf } from '../protocol/messages.ts'
 import { checkDeliveredReceipt, putFile } from './transfer.ts'
 import type { Reply, Wire } from './wire.ts'
-import type { JobStore, JobStatus, JsonObject } from '../store/index.ts'
+import {
+  TERMINAL_JOB_STATUSES,
+  type JobStore,
+  type JobStatus,
+  type JsonObject,
+} from '../store/index.ts'
 import type { ClientJobConfig, ClientJobSnapshot } from '../pipeline/client-job.ts'
 import type { NeedBody } from '../protocol/messages.ts'
 
@@ -92,6 +97,20 @@ export type ClientEvent =
       readonly index: number
       readonly reason: string
     }
+  /** The job's last event: nothing follows it. A done job's outputs are stored by then. */
+  | {
+      readonly type: 'finished'
+      readonly jobId: string
+      readonly status: 'done' | 'failed' | 'cancelled'
+      readonly reason?: string
+    }
+  /** The client restarted and picked the job up where its store left it. */
+  | {
+      readonly type: 'resumed'
+      readonly jobId: string
+      readonly proved: number
+      readonly total: number
+    }
 
 export interface JobOutcome {
   readonly jobId: string
@@ -134,6 +153,34 @@ export interface ClientServiceOptions {
   readonly clock?: () => number
   /** Where jobs, segments, deals and events persist; a restarted client resumes from it. */
   readonly store?: JobStore
+  /** Every event of every job, with its ID in the store's event log (when there is a store). */
+  readonly onEvent?: (event: ClientEvent, eventId: number | undefined) => void
+}
+
+/** A job accepted by `start`: recorded, executing in the background. */
+export interface SubmittedJob {
+  readonly jobId: string
+  readonly outcome: Promise<JobOutcome>
+}
+
+/** Everything needed to execute a job, persisted before execution so a restart can redo it. */
+interface ExecutionPlan {
+  readonly jobId: string
+  readonly dir: string
+  readonly program: string
+  readonly input: string
+  readonly imageId: string
+  readonly programCid: string
+  readonly inputCid: string
+  readonly nonce: string
+  readonly po2: number
+  readonly rewardPerSegment: string
+  readonly deadline: number
+  readonly maxProvers: number
+  readonly minMemoryMiB: number
+  readonly maxCycles: number
+  readonly receipt: 'composite' | 'succinct'
+  readonly startedAt: number
 }
 
 /** What `extra` holds for a client job: enough to rebuild its RunningJob after a restart. */
@@ -216,6 +263,10 @@ function statusOf(phase: ClientPhase): JobStatus {
 export class ClientService {
   private readonly options: ClientServiceOptions
   private readonly jobs = new Map<string, RunningJob>()
+  /** Jobs still executing, and how to abort each. */
+  private readonly executing = new Map<string, AbortController>()
+  /** Executing jobs whose owner cancelled them (an abort by `stop` leaves a job to resume). */
+  private readonly cancelling = new Set<string>()
   private timer: ReturnType<typeof setInterval> | undefined
   private readonly clock: () => number
   private offerSeq = 0
@@ -244,6 +295,9 @@ export class ClientService {
 
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer)
+    for (const controller of this.executing.values()) {
+      controller.abort(new WholesumError('ABORTED', 'client stopped'))
+    }
     for (const job of this.jobs.values()) {
       job.settle.reject(
         new WholesumError('ABORTED', `client stopped before job ${job.id} finished`),
@@ -254,6 +308,17 @@ export class ClientService {
 
   /** Executes, stores and announces a job; resolves once its final receipt verified locally. */
   async submit(request: SubmitRequest): Promise<JobOutcome> {
+    return await (
+      await this.accept(request)
+    ).outcome
+  }
+
+  /**
+   * Validates a job, stores its program and input, derives its ID and records it (status
+   * `executing`) before it resolves: what it acknowledges is persisted. Execution, the market and
+   * the pipeline then go on in the background; `outcome` settles when the job ends.
+   */
+  async accept(request: SubmitRequest): Promise<SubmittedJob> {
     const { prover, storage, wire } = this.options
     const limits = request.limits ?? DEFAULT_JOB_LIMITS
     const startedAt = this.clock()
@@ -267,39 +332,162 @@ export class ClientService {
     const jobId = deriveJobId({ clientPeerId: wire.node.peerId, nonce, imageId, inputCid })
     const dir = resolve(this.options.workDir, 'jobs', jobId)
     await mkdir(join(dir, 'receipts'), { recursive: true })
-    const onEvent = request.onEvent ?? (() => {})
-
-    const execution = await prover.execute({
-      program: request.program,
-      input: request.input,
-      po2: request.po2,
-      outDir: join(dir, 'segments'),
-      maxCycles: limits.maxCycles,
-    })
-    onEvent({
-      type: 'executed',
+    // The job's own copies: a restart during execution executes again from them.
+    const plan: ExecutionPlan = {
       jobId,
-      segments: execution.segments.length,
-      cycles: execution.totalCycles,
-    })
-    const manifest: JobManifest = {
-      v: 1,
-      jobId,
+      dir,
+      program: join(dir, 'program.bin'),
+      input: join(dir, 'input.bin'),
       imageId,
+      programCid,
+      inputCid,
+      nonce,
       po2: request.po2,
-      segments: await Promise.all(
-        execution.segments.map(async (s) => ({
-          cid: await putFile(storage, s.path),
-          claimDigest: s.claimDigest,
-        })),
-      ),
+      rewardPerSegment: request.rewardPerSegment.toString(),
+      deadline: startedAt + request.timeoutMs,
+      maxProvers: request.maxProvers,
+      minMemoryMiB: request.minMemoryMiB ?? 1024,
+      maxCycles: limits.maxCycles,
+      receipt: request.receipt ?? 'composite',
+      startedAt,
     }
-    const manifestCid = await storage.put(new TextEncoder().encode(JSON.stringify(manifest)), {
-      pin: true,
+    await copyFile(request.program, plan.program)
+    await copyFile(request.input, plan.input)
+    this.options.store?.createJob({
+      jobId,
+      role: 'client',
+      imageId,
+      programCid,
+      inputCid,
+      po2: request.po2,
+      segments: 0,
+      status: 'executing',
+      rewardPerSegment: plan.rewardPerSegment,
+      deadline: plan.deadline,
+      nonce,
+      extra: { plan: plan as unknown as JsonObject },
     })
-    onEvent({ type: 'stored', jobId, manifestCid })
+    const outcome = this.execute(plan, request.onEvent ?? (() => {}))
+    // The caller may hold only the ID for now; the outcome is still awaited by someone or logged.
+    outcome.catch(() => {})
+    return { jobId, outcome }
+  }
+
+  /**
+   * Cancels a job of this client: its execution is aborted, or its provers are told (a signed
+   * `cancel` on the job's topic) and every claim is dropped. Resolves with the job's status.
+   */
+  async cancel(jobId: string, reason = 'cancelled by its owner'): Promise<JobStatus> {
+    const executing = this.executing.get(jobId)
+    if (executing !== undefined) {
+      this.cancelling.add(jobId)
+      executing.abort(new WholesumError('ABORTED', reason))
+      return 'cancelled'
+    }
+    const job = this.jobs.get(jobId)
+    if (job !== undefined) {
+      this.run(job, job.machine.cancel(reason))
+      return 'cancelled'
+    }
+    const record = this.options.store?.getJob(jobId)
+    if (record === undefined || record.role !== 'client') {
+      throw new WholesumError('NOT_FOUND', `no job ${jobId} on this client`)
+    }
+    if (TERMINAL_JOB_STATUSES.includes(record.status)) return record.status
+    this.options.store!.updateJob(jobId, { status: 'cancelled', error: reason })
+    return 'cancelled'
+  }
+
+  /** Execution, storage of the segments and the manifest, then the market and the pipeline. */
+  private async execute(
+    plan: ExecutionPlan,
+    onEvent: (event: ClientEvent) => void,
+  ): Promise<JobOutcome> {
+    const { prover, storage, wire, store } = this.options
+    const { jobId, dir } = plan
+    const controller = new AbortController()
+    this.executing.set(jobId, controller)
+    let execution: Awaited<ReturnType<ProverPlugin['execute']>>
+    let manifest: JobManifest
+    let manifestCid: string
+    try {
+      execution = await prover.execute({
+        program: plan.program,
+        input: plan.input,
+        po2: plan.po2,
+        outDir: join(dir, 'segments'),
+        maxCycles: plan.maxCycles,
+        signal: controller.signal,
+      })
+      this.emit(jobId, onEvent, {
+        type: 'executed',
+        jobId,
+        segments: execution.segments.length,
+        cycles: execution.totalCycles,
+      })
+      manifest = {
+        v: 1,
+        jobId,
+        imageId: plan.imageId,
+        po2: plan.po2,
+        segments: await Promise.all(
+          execution.segments.map(async (s) => ({
+            cid: await putFile(storage, s.path, { signal: controller.signal }),
+            claimDigest: s.claimDigest,
+          })),
+        ),
+      }
+      manifestCid = await storage.put(new TextEncoder().encode(JSON.stringify(manifest)), {
+        pin: true,
+        signal: controller.signal,
+      })
+      await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2))
+      controller.signal.throwIfAborted()
+      store?.recordExecution(
+        jobId,
+        manifestCid,
+        manifest.segments.map((s, idx) => ({
+          idx,
+          segmentCid: s.cid,
+          expectedClaim: s.claimDigest,
+        })),
+      )
+    } catch (err) {
+      this.executing.delete(jobId)
+      const cancelled = this.cancelling.delete(jobId)
+      if (controller.signal.aborted && !cancelled) {
+        // Stopped, not cancelled: the job stays `executing` and a restart executes it again.
+        throw new WholesumError('ABORTED', `client stopped while job ${jobId} was executing`)
+      }
+      const reason = cancelled
+        ? String((controller.signal.reason as Error | undefined)?.message ?? 'cancelled')
+        : `execution failed: ${(err as Error).message}`
+      try {
+        store?.updateJob(jobId, { status: cancelled ? 'cancelled' : 'failed', error: reason })
+      } catch (storeErr) {
+        this.options.logger.error('job store write failed', {
+          jobId,
+          error: (storeErr as Error).message,
+        })
+      }
+      this.emit(jobId, onEvent, {
+        type: 'phase',
+        jobId,
+        phase: cancelled ? 'cancelled' : 'failed',
+        reason,
+      })
+      this.emit(jobId, onEvent, {
+        type: 'finished',
+        jobId,
+        status: cancelled ? 'cancelled' : 'failed',
+        reason,
+      })
+      throw cancelled ? new WholesumError('ABORTED', `job ${jobId}: ${reason}`) : err
+    }
+    this.executing.delete(jobId)
+    this.emit(jobId, onEvent, { type: 'stored', jobId, manifestCid })
     // Said on every job, because it decides what receipt the user gets.
-    const succinct = request.receipt === 'succinct'
+    const succinct = plan.receipt === 'succinct'
     const capabilities = await prover.capabilities()
     const recursionNote =
       capabilities.notes.find((n) => /recursion/i.test(n)) ?? 'no recursion circuit'
@@ -312,20 +500,19 @@ export class ClientService {
           ? ''
           : ` (a succinct one needs provers with recursion: ${recursionNote})`)
     this.options.logger.info(notice, { jobId })
-    onEvent({ type: 'notice', jobId, message: notice })
-    const deadline = this.clock() + request.timeoutMs
+    this.emit(jobId, onEvent, { type: 'notice', jobId, message: notice })
     const needBody = {
       jobId,
-      nonce,
-      imageId,
-      inputCid,
-      programCid,
+      nonce: plan.nonce,
+      imageId: plan.imageId,
+      inputCid: plan.inputCid,
+      programCid: plan.programCid,
       segments: execution.segments.length,
-      po2: request.po2,
-      rewardPerSegment: request.rewardPerSegment.toString(),
-      deadline,
+      po2: plan.po2,
+      rewardPerSegment: plan.rewardPerSegment,
+      deadline: plan.deadline,
       requirements: {
-        minMemoryMiB: request.minMemoryMiB ?? 1024,
+        minMemoryMiB: plan.minMemoryMiB,
         proverKind: 'risc0' as const,
         recursion: succinct,
       },
@@ -335,49 +522,31 @@ export class ClientService {
       need: {
         jobId,
         segments: execution.segments.length,
-        po2: request.po2,
-        rewardPerSegment: request.rewardPerSegment,
-        deadline,
+        po2: plan.po2,
+        rewardPerSegment: BigInt(plan.rewardPerSegment),
+        deadline: plan.deadline,
         requirements: needBody.requirements,
       },
-      policy: { maxProvers: request.maxProvers },
+      policy: { maxProvers: plan.maxProvers },
       offerWindowMs: this.options.offerWindowMs ?? 1500,
       needIntervalMs: 3000,
       bitfieldIntervalMs: this.options.bitfieldIntervalMs ?? 2000,
       claimTtlMs: this.options.claimTtlMs ?? 60_000,
       maxStrikes: this.options.maxStrikes ?? 2,
     })
-    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2))
-    this.options.store?.createJob(
-      {
-        jobId,
-        role: 'client',
-        imageId,
-        programCid,
-        inputCid,
-        manifestCid,
-        po2: request.po2,
-        segments: execution.segments.length,
-        status: 'proving',
-        rewardPerSegment: request.rewardPerSegment.toString(),
-        deadline,
-        nonce,
-      },
-      manifest.segments.map((s, idx) => ({ idx, segmentCid: s.cid, expectedClaim: s.claimDigest })),
-    )
     return await new Promise<JobOutcome>((resolvePromise, rejectPromise) => {
       const job: RunningJob = {
         id: jobId,
         machine,
         dir,
-        imageId,
+        imageId: plan.imageId,
         manifestCid,
         segments: execution.segments,
         journalPath: execution.journalPath,
         stdoutPath: execution.stdoutPath,
         stderrPath: execution.stderrPath,
         needBody: needBody as RunningJob['needBody'],
-        startedAt,
+        startedAt: plan.startedAt,
         executeMs: execution.executeMs,
         onEvent,
         settle: { resolve: resolvePromise, reject: rejectPromise },
@@ -386,6 +555,39 @@ export class ClientService {
       this.jobs.set(jobId, job)
       this.run(job, machine.start(this.clock()))
     })
+  }
+
+  private finished(
+    job: RunningJob,
+    status: 'done' | 'failed' | 'cancelled',
+    reason?: string,
+  ): void {
+    this.emit(job.id, job.onEvent, {
+      type: 'finished',
+      jobId: job.id,
+      status,
+      ...(reason !== undefined ? { reason } : {}),
+    })
+  }
+
+  /** Records an event in the job's log (its ID orders it) and hands it to the listeners. */
+  private emit(jobId: string, onEvent: (event: ClientEvent) => void, event: ClientEvent): void {
+    let id: number | undefined
+    const store = this.options.store
+    if (store !== undefined) {
+      const { type, jobId: _jobId, ...data } = event as ClientEvent & Record<string, unknown>
+      try {
+        id = store.appendEvent(jobId, type, JSON.parse(toJson(data)) as JsonObject, this.clock())
+      } catch (err) {
+        this.options.logger.error('job event not recorded', {
+          jobId,
+          type,
+          error: (err as Error).message,
+        })
+      }
+    }
+    onEvent(event)
+    this.options.onEvent?.(event, id)
   }
 
   /**
@@ -400,6 +602,19 @@ export class ClientService {
     const store = this.options.store
     if (store === undefined) return []
     const resumed: string[] = []
+    // Interrupted during execution: execute again from the job's own copies, under the same ID.
+    for (const record of store.listJobs({ role: 'client', status: ['executing'] })) {
+      const plan = (record.extra as { plan?: ExecutionPlan }).plan
+      if (plan === undefined) continue
+      this.emit(record.jobId, onEvent, {
+        type: 'resumed',
+        jobId: record.jobId,
+        proved: 0,
+        total: 0,
+      })
+      this.execute(plan, onEvent).then(onDone, onDone)
+      resumed.push(record.jobId)
+    }
     for (const record of store.listJobs({
       role: 'client',
       status: ['proving', 'assembling', 'verifying'],
@@ -432,7 +647,9 @@ export class ClientService {
         answers: new Map(),
       }
       this.jobs.set(job.id, job)
-      store.appendEvent(job.id, 'resumed', {
+      this.emit(job.id, onEvent, {
+        type: 'resumed',
+        jobId: job.id,
         proved: machine.stage.proved,
         total: machine.stage.total,
       })
@@ -498,9 +715,6 @@ export class ClientService {
           default:
             break
         }
-        if (!GOSSIP.has(command.type)) {
-          store.appendEvent(job.id, command.type, JSON.parse(toJson(command)) as JsonObject, now)
-        }
       }
       const extra: PersistedClientJob = {
         dir: job.dir,
@@ -552,7 +766,8 @@ export class ClientService {
         case 'answer-offer': {
           const answer = job.answers.get(command.offerId)
           job.answers.delete(command.offerId)
-          if (command.deal) job.onEvent({ type: 'deal', jobId: job.id, prover: command.prover })
+          if (command.deal)
+            this.emit(job.id, job.onEvent, { type: 'deal', jobId: job.id, prover: command.prover })
           answer?.(
             command.deal
               ? {
@@ -588,7 +803,7 @@ export class ClientService {
           void this.verifySegment(job, command.prover, command.index, command.receiptCid)
           break
         case 'credit':
-          job.onEvent({
+          this.emit(job.id, job.onEvent, {
             type: 'credit',
             jobId: job.id,
             prover: command.prover,
@@ -596,7 +811,7 @@ export class ClientService {
           })
           break
         case 'strike':
-          job.onEvent({
+          this.emit(job.id, job.onEvent, {
             type: 'strike',
             jobId: job.id,
             prover: command.prover,
@@ -605,7 +820,7 @@ export class ClientService {
           })
           break
         case 'reopen':
-          job.onEvent({
+          this.emit(job.id, job.onEvent, {
             type: 'reopen',
             jobId: job.id,
             index: command.index,
@@ -620,14 +835,29 @@ export class ClientService {
           void this.verifyFinal(job)
           break
         case 'phase':
-          job.onEvent({
+          this.emit(job.id, job.onEvent, {
             type: 'phase',
             jobId: job.id,
             phase: command.phase,
             ...(command.reason !== undefined ? { reason: command.reason } : {}),
           })
+          if (command.phase === 'cancelled') {
+            // Provers stop at once rather than at the deadline; claims and proofs then get "unknown job".
+            void this.options.wire
+              .publish(pipelineTopic(job.id), 'cancel', {
+                jobId: job.id,
+                reason: command.reason ?? 'cancelled',
+              })
+              .catch((err) => this.warn(job, 'cancel not published', err))
+            this.jobs.delete(job.id)
+            this.finished(job, 'cancelled', command.reason)
+            job.settle.reject(
+              new WholesumError('ABORTED', `job ${job.id} ${command.reason ?? 'cancelled'}`),
+            )
+          }
           if (command.phase === 'failed') {
             this.jobs.delete(job.id)
+            this.finished(job, 'failed', command.reason)
             job.settle.reject(
               new WholesumError(
                 'EXECUTION_FAILED',
@@ -711,7 +941,7 @@ export class ClientService {
       strikes: machine.stage.snapshot().strikes,
       bitfieldIntervalMs: machine.config.bitfieldIntervalMs,
       hasDeal: (prover) => machine.hasDeal(prover),
-      onEvent: (event) => job.onEvent({ ...event, jobId: job.id }),
+      onEvent: (event) => this.emit(job.id, job.onEvent, { ...event, jobId: job.id }),
       onDone: (receipt) => void this.finishJoin(job, receipt),
     })
     job.join.start()
@@ -765,9 +995,13 @@ export class ClientService {
     try {
       const outcome = await this.harvest(job, receiptPath)
       this.jobs.delete(job.id)
+      this.finished(job, 'done')
       job.settle.resolve(outcome)
     } catch (err) {
       this.jobs.delete(job.id)
+      const reason = `outputs not stored: ${(err as Error).message}`
+      this.options.store?.updateJob(job.id, { status: 'failed', error: reason })
+      this.finished(job, 'failed', reason)
       job.settle.reject(err as Error)
     }
   }
@@ -838,7 +1072,7 @@ export class ClientService {
       return { type: 'decline', body: { jobId: body.jobId, reason: 'unknown job' } }
     // Checked before the offer is weighed: its reported Hz counts only with a receipt that verifies.
     const evidence = await this.evidence.check(from, body.benchmark.receiptCid)
-    job.onEvent({ type: 'evidence', jobId: job.id, prover: from, evidence })
+    this.emit(job.id, job.onEvent, { type: 'evidence', jobId: job.id, prover: from, evidence })
     if (evidence.status !== 'verified' && evidence.status !== 'absent') {
       this.options.logger.warn('benchmark evidence not verified', {
         jobId: job.id,
@@ -876,7 +1110,8 @@ export class ClientService {
       )
     }
     const reply = job.machine.claim(from, index, this.clock())
-    if (reply.granted && !reply.renewal) job.onEvent({ type: 'claim', jobId, prover: from, index })
+    if (reply.granted && !reply.renewal)
+      this.emit(jobId, job.onEvent, { type: 'claim', jobId, prover: from, index })
     return {
       type: 'claim-ack',
       body: { jobId, index, granted: reply.granted, ttlMs: reply.granted ? reply.ttlMs : 0 },

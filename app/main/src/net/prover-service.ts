@@ -17,6 +17,7 @@ import {
   TOPICS,
   pipelineTopic,
   type Message,
+  type MessageOf,
   type NeedBody,
 } from '../protocol/messages.ts'
 import type { JobManifest } from './client-service.ts'
@@ -68,6 +69,7 @@ export type ProverEvent =
       readonly accepted: boolean
       readonly reason?: string
     }
+  | { readonly type: 'cancelled'; readonly jobId: string; readonly reason: string }
   | {
       readonly type: 'join-answered'
       readonly jobId: string
@@ -94,7 +96,8 @@ export class ProverService {
   private readonly random: () => number
   private timer: ReturnType<typeof setInterval> | undefined
   private stopped = false
-  private readonly inFlight = new Set<AbortController>()
+  /** Work in progress and the job it is for: a stop or a job's cancel aborts it. */
+  private readonly inFlight = new Map<AbortController, string>()
   private readonly proveTimes = new Map<string, number>()
   private benchmark: { hz: number; receiptCid?: string } = { hz: 0 }
   /** The TTL each granted claim came with: proving renews the claim at a third of it. */
@@ -143,7 +146,9 @@ export class ProverService {
   private follow(jobId: string): void {
     const topic = pipelineTopic(jobId)
     if (!this.options.wire.follows(topic)) {
-      this.options.wire.subscribe(topic, (message) => this.onBitfield(message))
+      this.options.wire.subscribe(topic, (message) =>
+        message.type === 'cancel' ? this.onCancel(message) : this.onBitfield(message),
+      )
     }
   }
 
@@ -155,7 +160,7 @@ export class ProverService {
   async stop(): Promise<void> {
     this.stopped = true
     if (this.timer !== undefined) clearInterval(this.timer)
-    for (const controller of this.inFlight) controller.abort(new Error('prover stopping'))
+    for (const controller of this.inFlight.keys()) controller.abort(new Error('prover stopping'))
   }
 
   private onNeed(message: Message): void {
@@ -178,6 +183,23 @@ export class ProverService {
       known.need = need
     }
     this.run(this.agent.need(message.from, terms, this.clock()))
+  }
+
+  /** The job's client cancelled it: stop its work, drop its claims, leave its topic. */
+  private onCancel(message: MessageOf<'cancel'>): void {
+    const { jobId, reason } = message.body
+    if (!this.agent.cancel(message.from, jobId)) return
+    for (const [controller, of] of this.inFlight) {
+      if (of === jobId) controller.abort(new Error(`job cancelled by its client: ${reason}`))
+    }
+    this.unfollow(jobId)
+    if (this.options.store?.getJob(jobId) !== undefined) {
+      this.storeWork(() =>
+        this.options.store?.updateJob(jobId, { status: 'cancelled', error: reason }),
+      )
+    }
+    this.options.onEvent?.({ type: 'cancelled', jobId, reason })
+    this.options.logger.info('job cancelled by its client', { jobId, reason })
   }
 
   private onBitfield(message: Message): void {
@@ -469,7 +491,7 @@ export class ProverService {
     const segmentFile = join(dir, `segment-${index}.bin`)
     const receiptFile = join(dir, `segment-${index}.receipt`)
     const controller = new AbortController()
-    this.inFlight.add(controller)
+    this.inFlight.set(controller, jobId)
     const renewal = this.renewClaim(job, proveItem(index), controller)
     try {
       this.options.onEvent?.({ type: 'proving', jobId, index })
@@ -597,7 +619,7 @@ export class ProverService {
     const item = joinItem(round, index)
     const dir = join(this.options.workDir, 'jobs', jobId, 'join')
     const controller = new AbortController()
-    this.inFlight.add(controller)
+    this.inFlight.set(controller, jobId)
     const renewal = this.renewClaim(job, item, controller)
     try {
       await mkdir(dir, { recursive: true })

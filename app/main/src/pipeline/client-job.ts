@@ -32,7 +32,8 @@ export interface ClientJobConfig {
   readonly endgame?: boolean
 }
 
-export type ClientPhase = 'negotiating' | 'proving' | 'assembling' | 'verifying' | 'done' | 'failed'
+export type ClientPhase =
+  'negotiating' | 'proving' | 'assembling' | 'verifying' | 'done' | 'failed' | 'cancelled'
 
 export type ClientCommand =
   | { readonly type: 'publish-need' }
@@ -117,7 +118,7 @@ export class ClientJob {
   /** Drives every timed behaviour: need and bit field gossip, offer window, claim expiry, deadline. */
   tick(now: number): ClientCommand[] {
     const commands: ClientCommand[] = []
-    if (this.phaseNow === 'done' || this.phaseNow === 'failed') return commands
+    if (this.ended) return commands
     if (now >= this.config.need.deadline) {
       return this.fail(
         `deadline passed with ${this.stage.proved}/${this.stage.total} segments proved`,
@@ -150,7 +151,7 @@ export class ClientJob {
    * held and answered when the window closes; afterwards it is answered at once.
    */
   offer(offerId: string, prover: string, terms: OfferTerms, now: number): ClientCommand[] {
-    if (this.phaseNow === 'done' || this.phaseNow === 'failed') {
+    if (this.ended) {
       return [this.decline(offerId, prover, `job is ${this.phaseNow}`)]
     }
     if (this.deals.has(prover)) {
@@ -221,9 +222,18 @@ export class ClientJob {
     return this.setPhase('done')
   }
 
+  /** The owner cancels the job: pending offers are declined and nothing more is sent. */
   cancel(reason: string): ClientCommand[] {
-    if (this.phaseNow === 'done' || this.phaseNow === 'failed') return []
-    return this.fail(reason)
+    if (this.ended) return []
+    const declines = this.pendingOffers
+      .splice(0)
+      .map((o) => this.decline(o.id, o.prover, 'job cancelled'))
+    return [...declines, ...this.setPhase('cancelled', reason)]
+  }
+
+  /** Done, failed or cancelled: the job takes no more commands. */
+  get ended(): boolean {
+    return this.phaseNow === 'done' || this.phaseNow === 'failed' || this.phaseNow === 'cancelled'
   }
 
   snapshot(): ClientJobSnapshot {

@@ -62,6 +62,8 @@ interface AgentJob {
   readonly client: string
   readonly need: NeedTerms
   state: 'offered' | 'dealt' | 'finished'
+  /** Its client cancelled it: finished for good, whatever bit fields say later. */
+  cancelled?: boolean
   /** Items (itemKey) this prover claimed, is working on, or is notifying about. */
   readonly active: Set<string>
   /** Claims granted to this prover per item: an item is given up after `MAX_ATTEMPTS`. */
@@ -331,6 +333,19 @@ export class ProverAgent {
     return this.answered(jobId, pairKey(round, index), `join ${round}/${index}`, accepted, reason)
   }
 
+  /**
+   * The job's client cancelled it: every item held is released and the job never comes back.
+   * Only its client may; returns whether the job was ours to drop.
+   */
+  cancel(from: string, jobId: string): boolean {
+    const job = this.jobs.get(jobId)
+    if (job === undefined || job.client !== from) return false
+    for (const key of job.active) this.release(job, key)
+    job.state = 'finished'
+    job.cancelled = true
+    return true
+  }
+
   /** Jobs whose client went silent past the deadline are dropped, freeing their slots. */
   tick(now: number): AgentCommand[] {
     const commands: AgentCommand[] = []
@@ -356,7 +371,12 @@ export class ProverAgent {
     // An empty bit field finished the job here, but with the endgame off an empty one only means
     // "all claimed": when work is wanted again (a claim lapsed, a JOIN round opened), come back
     // while the deadline is ahead and a job slot is free.
-    if (job.state === 'finished' && now < job.need.deadline && this.hasJobSlot()) {
+    if (
+      job.state === 'finished' &&
+      job.cancelled !== true &&
+      now < job.need.deadline &&
+      this.hasJobSlot()
+    ) {
       job.state = 'dealt'
     }
     if (job.state !== 'dealt') return undefined

@@ -584,6 +584,7 @@ function maximalBodies(client: string, prover: string): Bodies {
       bits: new Uint8Array((1 << 20) / 8).fill(0xff),
       endgame: true,
     },
+    cancel: { ...base.cancel, reason },
     claim: { ...base.claim, stage: 'prove', index: (1 << 20) - 1, round: big },
     'claim-ack': {
       ...base['claim-ack'],

@@ -135,6 +135,15 @@ export interface DeclineBody {
   reason: string
 }
 
+/**
+ * Gossip, client → the job's provers, on the job's topic: the job is cancelled. Provers stop its
+ * work in flight, drop their claims and leave the topic. Only the job's client may send it.
+ */
+export interface CancelBody {
+  jobId: Hex32
+  reason: string
+}
+
 /** Gossip, client → all: which items of a stage are still open. */
 export interface BitfieldBody {
   jobId: Hex32
@@ -207,6 +216,7 @@ export interface Bodies {
   deal: DealBody
   decline: DeclineBody
   bitfield: BitfieldBody
+  cancel: CancelBody
   claim: ClaimBody
   'claim-ack': ClaimAckBody
   proof: ProofBody
@@ -221,6 +231,7 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'deal',
   'decline',
   'bitfield',
+  'cancel',
   'claim',
   'claim-ack',
   'proof',
@@ -264,7 +275,8 @@ export function gossipOf(
   if (topic === TOPICS.need) return { types: ['need'] }
   const prefix = `${TOPICS.pipeline}/`
   const jobId = topic.startsWith(prefix) ? topic.slice(prefix.length) : undefined
-  if (jobId !== undefined && /^[0-9a-f]{64}$/.test(jobId)) return { types: ['bitfield'], jobId }
+  if (jobId !== undefined && /^[0-9a-f]{64}$/.test(jobId))
+    return { types: ['bitfield', 'cancel'], jobId }
   return undefined
 }
 export const DIRECT_TYPES: Readonly<
@@ -315,6 +327,7 @@ export const MAX_MESSAGE_BYTES: Readonly<Record<MessageType, number>> = {
   deal: 2 * 1024,
   decline: 2 * 1024,
   bitfield: 128 * 1024 + 1024,
+  cancel: 2 * 1024,
   claim: 1024,
   'claim-ack': 2 * 1024,
   proof: 2 * 1024,

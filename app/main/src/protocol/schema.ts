@@ -256,6 +256,11 @@ const BODIES: { readonly [T in MessageType]: Validator } = {
     hex32(f.jobId, `${path}.jobId`)
     reason(f.reason, `${path}.reason`)
   },
+  cancel(body, path) {
+    const f = fields(body, path, ['jobId', 'reason'])
+    hex32(f.jobId, `${path}.jobId`)
+    reason(f.reason, `${path}.reason`)
+  },
   bitfield(body, path) {
     const f = fields(body, path, ['jobId', 'stage', 'round', 'total', 'bits', 'endgame'])
     hex32(f.jobId, `${path}.jobId`)

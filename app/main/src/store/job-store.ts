@@ -133,6 +133,34 @@ function isThenable(value: unknown): boolean {
  * so a caller may acknowledge what the store has accepted. Several JobStores (in one process or
  * several) may share a file: writes take SQLite's write lock and wait up to the busy timeout.
  */
+/** Validates a client's segment records for job `jobId` of `count` segments; returns SQL rows. */
+function segmentRows(
+  jobId: string,
+  count: number,
+  segments: readonly NewSegment[],
+): SQLInputValue[][] {
+  const seen = new Set<number>()
+  return segments.map((segment, i): SQLInputValue[] => {
+    const idx = check.count(segment.idx, `segments[${i}].idx`)
+    if (idx >= count) {
+      throw new InvalidInputError(
+        'INVALID_INPUT',
+        `segments[${i}].idx is ${idx}, but job ${jobId} has only ${count} segments`,
+      )
+    }
+    if (seen.has(idx)) {
+      throw new InvalidInputError('INVALID_INPUT', `segments[${i}].idx ${idx} appears twice`)
+    }
+    seen.add(idx)
+    return [
+      jobId,
+      idx,
+      check.cid(segment.segmentCid, `segments[${i}].segmentCid`),
+      check.hex(segment.expectedClaim, `segments[${i}].expectedClaim`),
+    ]
+  })
+}
+
 export class JobStore implements Disposable {
   /** The file, as given to `open`. */
   readonly path: string
@@ -336,26 +364,7 @@ export class JobStore implements Disposable {
             : ' (give none or all)'),
       )
     }
-    const seen = new Set<number>()
-    const rows = segments.map((segment, i): SQLInputValue[] => {
-      const idx = check.count(segment.idx, `segments[${i}].idx`)
-      if (idx >= count) {
-        throw new InvalidInputError(
-          'INVALID_INPUT',
-          `segments[${i}].idx is ${idx}, but job ${jobId} has only ${count} segments`,
-        )
-      }
-      if (seen.has(idx)) {
-        throw new InvalidInputError('INVALID_INPUT', `segments[${i}].idx ${idx} appears twice`)
-      }
-      seen.add(idx)
-      return [
-        jobId,
-        idx,
-        check.cid(segment.segmentCid, `segments[${i}].segmentCid`),
-        check.hex(segment.expectedClaim, `segments[${i}].expectedClaim`),
-      ]
-    })
+    const rows = segmentRows(jobId, count, segments)
     return this.transaction(() => {
       if (this.#stmt('SELECT 1 FROM jobs WHERE jobId = ?').get(jobId) !== undefined) {
         throw new InvalidInputError('INVALID_INPUT', `job ${jobId} already exists`)
@@ -371,6 +380,38 @@ export class JobStore implements Disposable {
       )
       for (const row of rows) insert.run(...row)
       return this.#job(jobId)
+    })
+  }
+
+  /**
+   * A client job created while it was still executing gets its segments once execution is done,
+   * with its manifest, atomically; it moves on to `proving`. Fails unless the job is a client job
+   * in `executing` with no segments yet.
+   */
+  recordExecution(jobId: string, manifestCid: string, segments: readonly NewSegment[]): JobRecord {
+    const id = check.hex(jobId, 'jobId')
+    const cid = check.cid(manifestCid, 'manifestCid')
+    if (!Array.isArray(segments)) {
+      throw new InvalidInputError('INVALID_INPUT', 'segments must be an array')
+    }
+    const rows = segmentRows(id, segments.length, segments)
+    return this.transaction(() => {
+      const job = this.#job(id)
+      if (job.role !== 'client' || job.status !== 'executing' || job.segments !== 0) {
+        throw new InvalidInputError(
+          'INVALID_INPUT',
+          `job ${id} is a ${job.role} job in ${job.status} with ${job.segments} segments; ` +
+            'only an executing client job without segments takes its execution',
+        )
+      }
+      const insert = this.#stmt(
+        'INSERT INTO segments (jobId, idx, segmentCid, expectedClaim) VALUES (?, ?, ?, ?)',
+      )
+      for (const row of rows) insert.run(...row)
+      this.#stmt(
+        `UPDATE jobs SET segments = ?, manifestCid = ?, status = 'proving', updatedAt = ? WHERE jobId = ?`,
+      ).run(segments.length, cid, this.#clock(), id)
+      return this.#job(id)
     })
   }
 

@@ -1,0 +1,66 @@
+// Who may drive the node: requests must come for the loopback host (no DNS rebinding), from no
+// origin or an allowed one (no web page), and carry the install's token (no other local user).
+
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { WS_TOKEN_PREFIX } from '@wholesum/api-client'
+import { tokenMatches } from '../daemon/token.ts'
+import { errorBody } from './errors.ts'
+
+export interface GuardOptions {
+  readonly token: string
+  /** The port the API listens on; the Host header must name it. */
+  port(): number
+  readonly allowedOrigins: readonly string[]
+}
+
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]']
+
+/** The token from `Authorization: Bearer …`, or from a WebSocket subprotocol. */
+function tokenOf(request: FastifyRequest): string | undefined {
+  const auth = request.headers.authorization
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim()
+  const protocols = request.headers['sec-websocket-protocol']
+  if (typeof protocols === 'string') {
+    for (const p of protocols.split(',')) {
+      const trimmed = p.trim()
+      if (trimmed.startsWith(WS_TOKEN_PREFIX)) return trimmed.slice(WS_TOKEN_PREFIX.length)
+    }
+  }
+  return undefined
+}
+
+export function guard(options: GuardOptions) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const port = options.port()
+    const hosts = LOOPBACK_HOSTS.map((h) => `${h}:${port}`)
+    const host = request.headers.host
+    if (host === undefined || !hosts.includes(host.toLowerCase())) {
+      await reply
+        .code(403)
+        .send(
+          errorBody('FORBIDDEN', `Host ${host ?? '(none)'} is not this node's API (${hosts[0]})`),
+        )
+      return
+    }
+    const origin = request.headers.origin
+    if (origin !== undefined) {
+      const allowed = [...hosts.map((h) => `http://${h}`), ...options.allowedOrigins]
+      if (!allowed.includes(origin)) {
+        await reply.code(403).send(errorBody('FORBIDDEN', `Origin ${origin} may not use this API`))
+        return
+      }
+    }
+    if (!tokenMatches(options.token, tokenOf(request))) {
+      await reply
+        .code(401)
+        .send(
+          errorBody(
+            'UNAUTHORIZED',
+            tokenOf(request) === undefined
+              ? 'this API needs the token of the install (Authorization: Bearer <api-token file>)'
+              : 'wrong API token',
+          ),
+        )
+    }
+  }
+}

@@ -1,0 +1,233 @@
+// `wholesum node` as a daemon: one libp2p node and job store, any mix of roles (client, prover,
+// bootstrap), and the local API that the CLI and the UI drive it through, until stopped.
+
+import { rename, rm, writeFile, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { NetworkState, NodeInfo, Role, Settings as ApiSettings } from '@wholesum/api-client'
+import { API_FILE } from '@wholesum/api-client/node'
+import type { Core } from '../core.ts'
+import { startApi, type ApiServer } from '../api/server.ts'
+import { DEFAULT_JOB_LIMITS } from '../jobs/limits.ts'
+import { ClientService } from '../net/client-service.ts'
+import { startNetworkNode, type NetworkNode } from '../net/node.ts'
+import { ProverService, type ProverFault } from '../net/prover-service.ts'
+import { proverSettings, type ProverSettingsInput } from '../net/prover-settings.ts'
+import { Wire } from '../net/wire.ts'
+import { TOPICS } from '../protocol/messages.ts'
+import { JobStore } from '../store/index.ts'
+import { EventHub } from './event-hub.ts'
+import { lockHome, type HomeLock } from './home-lock.ts'
+import { loadOrCreateToken } from './token.ts'
+import { UploadStore } from './uploads.ts'
+
+export interface DaemonOptions {
+  readonly roles: readonly Role[]
+  readonly listen: readonly string[]
+  readonly bootstrap: readonly string[]
+  /** API port; 0 picks a free one. The one in use is written to `<home>/api.json`. */
+  readonly apiPort: number
+  /** Test-only fault injection of a lying prover. */
+  readonly fault?: ProverFault
+  /** Client timings (tests shorten them). */
+  readonly client?: {
+    readonly offerWindowMs?: number
+    readonly claimTtlMs?: number
+    readonly bitfieldIntervalMs?: number
+  }
+}
+
+export interface Daemon {
+  readonly peerId: string
+  readonly addresses: readonly string[]
+  readonly api: ApiServer
+  readonly roles: readonly Role[]
+  stop(): Promise<void>
+}
+
+const VERSION = '0.1.0'
+
+export async function startDaemon(core: Core, options: DaemonOptions): Promise<Daemon> {
+  const { home, logger } = core
+  const lock: HomeLock = await lockHome(home)
+  const undo: (() => Promise<void> | void)[] = [() => lock.release()]
+  const stop = async (): Promise<void> => {
+    for (const step of undo.splice(0).reverse()) {
+      try {
+        await step()
+      } catch (err) {
+        logger.warn('stop step failed', { error: (err as Error).message })
+      }
+    }
+  }
+  try {
+    const token = await loadOrCreateToken(home)
+    const settings = core.settings as ApiSettings
+    const node: NetworkNode = await startNetworkNode(join(home, 'network'), {
+      listen: options.listen,
+      bootstrap: options.bootstrap,
+    })
+    undo.push(() => node.stop())
+    const wire = new Wire(node, logger.forComponent('wire'))
+    const store = JobStore.open(join(home, 'jobs.sqlite'))
+    undo.push(() => store.close())
+    const events = new EventHub()
+    const roles = options.roles
+    const startedAt = Date.now()
+
+    if (roles.includes('bootstrap')) {
+      // A bootstrap node relays needs, so they flow through it before peers meet directly.
+      wire.subscribe(TOPICS.need, () => {})
+    }
+    let prover: ProverService | undefined
+    if (roles.includes('prover')) {
+      const plugin = await core.prover()
+      prover = new ProverService({
+        store,
+        wire,
+        storage: node.storage,
+        prover: plugin,
+        settings: proverSettings(
+          (core.settings as { proverNode?: ProverSettingsInput }).proverNode ?? {},
+          await plugin.capabilities(),
+        ),
+        logger: logger.forComponent('prover'),
+        workDir: join(home, 'work'),
+        ...(options.fault !== undefined ? { fault: options.fault } : {}),
+        onEvent: (event) => logger.info(`prover ${event.type}`, { ...event }),
+      })
+      prover.start()
+      undo.push(() => prover!.stop())
+    }
+    let client: ClientService | undefined
+    if (roles.includes('client')) {
+      client = new ClientService({
+        wire,
+        storage: node.storage,
+        prover: await core.prover(),
+        logger: logger.forComponent('client'),
+        workDir: join(home, 'client'),
+        store,
+        ...options.client,
+        onEvent: (event, id) => {
+          if (id === undefined) return
+          const { type, jobId, ...data } = event as typeof event & Record<string, unknown>
+          events.publish({
+            id,
+            jobId,
+            at: Date.now(),
+            type,
+            data: JSON.parse(
+              JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+            ),
+          })
+        },
+      })
+      await client.start()
+      undo.push(() => client!.stop())
+      const resumed = client.resume((outcome) => {
+        if (outcome instanceof Error)
+          logger.warn('resumed job ended without a receipt', { error: outcome.message })
+      })
+      if (resumed.length > 0) logger.info('jobs resumed', { jobs: resumed })
+    }
+
+    const uploads = new UploadStore(join(home, 'uploads'), {
+      program: DEFAULT_JOB_LIMITS.maxProgramBytes,
+      input: DEFAULT_JOB_LIMITS.maxInputBytes,
+      receipt: 256 << 20,
+      journal: DEFAULT_JOB_LIMITS.maxInputBytes,
+      plugin: 64 << 20,
+    })
+    await uploads.sweep()
+    const sweeper = setInterval(() => void uploads.sweep().catch(() => {}), 600_000)
+    sweeper.unref()
+    undo.push(() => clearInterval(sweeper))
+
+    const settingsFile = join(home, 'settings.json')
+    const api = await startApi(
+      {
+        token,
+        store,
+        events,
+        uploads,
+        storage: node.storage,
+        limits: DEFAULT_JOB_LIMITS,
+        ...(client !== undefined ? { client } : {}),
+        prover: () => core.prover(),
+        host: core.host,
+        allowedOrigins: settings.api?.allowedOrigins ?? [],
+        async info(): Promise<NodeInfo> {
+          let capabilities: NodeInfo['capabilities'] = null
+          try {
+            const c = await (await core.prover()).capabilities()
+            capabilities = {
+              recursion: c.recursion,
+              groth16: c.groth16,
+              accelerator: c.accelerator,
+              notes: [...c.notes],
+            }
+          } catch {
+            // no prover plugin active: the node still answers
+          }
+          return {
+            version: VERSION,
+            peerId: node.peerId,
+            roles: [...roles],
+            addresses: node.addresses(),
+            startedAt,
+            home,
+            capabilities,
+            limits: {
+              maxProgramBytes: DEFAULT_JOB_LIMITS.maxProgramBytes,
+              maxInputBytes: DEFAULT_JOB_LIMITS.maxInputBytes,
+              minPo2: DEFAULT_JOB_LIMITS.minPo2,
+              maxPo2: DEFAULT_JOB_LIMITS.maxPo2,
+            },
+          }
+        },
+        network(): NetworkState {
+          const libp2p = node.libp2p
+          const pubsub = libp2p.services.pubsub
+          return {
+            peerId: node.peerId,
+            addresses: node.addresses(),
+            connections: libp2p.getConnections().map((c) => ({
+              peer: c.remotePeer.toString(),
+              address: c.remoteAddr.toString(),
+              direction: c.direction,
+            })),
+            topics: pubsub
+              .getTopics()
+              .map((topic) => ({ topic, peers: pubsub.getSubscribers(topic).length })),
+          }
+        },
+        async readSettings() {
+          try {
+            return JSON.parse(await readFile(settingsFile, 'utf8')) as ApiSettings
+          } catch {
+            return {}
+          }
+        },
+        async writeSettings(next) {
+          const partial = `${settingsFile}.partial`
+          await writeFile(partial, JSON.stringify(next, null, 2) + '\n', { mode: 0o600 })
+          await rename(partial, settingsFile)
+        },
+      },
+      options.apiPort,
+    )
+    undo.push(() => api.close())
+    const apiFile = join(home, API_FILE)
+    await writeFile(
+      apiFile,
+      JSON.stringify({ url: api.url, port: api.port, pid: process.pid, peerId: node.peerId }) +
+        '\n',
+    )
+    undo.push(() => rm(apiFile, { force: true }))
+    logger.info('daemon ready', { roles: [...roles], peerId: node.peerId, api: api.url })
+    return { peerId: node.peerId, addresses: node.addresses(), api, roles, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}

@@ -1,0 +1,347 @@
+// The local API's request and response shapes as JSON Schemas (TypeBox): the daemon validates
+// against them and generates its OpenAPI document from them; clients take their static types.
+
+import { Type, type Static } from 'typebox'
+
+/** Every path of this version starts here. */
+export const API_PREFIX = '/v1'
+
+/** Subprotocol a WebSocket client offers (with the token one); the daemon answers with it. */
+export const WS_PROTOCOL = 'wholesum.v1'
+/** A browser cannot set headers on a WebSocket upgrade: the token travels as a subprotocol. */
+export const WS_TOKEN_PREFIX = 'wholesum-token.'
+
+/** A string schema of fixed values, typed as their union. */
+function literals<const T extends readonly string[]>(values: T) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values] })
+}
+
+const Hex32 = Type.String({ pattern: '^[0-9a-f]{64}$', description: '32 bytes, lowercase hex' })
+const Cid = Type.String({ minLength: 1, maxLength: 128, description: 'an IPFS CID' })
+const Wei = Type.String({ pattern: '^(0|[1-9][0-9]{0,77})$', description: 'decimal base units' })
+const EpochMs = Type.Integer({ minimum: 0, description: 'ms since 1970-01-01 UTC' })
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      /** Stable, for branching: `UNAUTHORIZED`, `FORBIDDEN`, `INVALID_REQUEST`, `NOT_FOUND`, … */
+      code: Type.String(),
+      message: Type.String(),
+      /** The request field at fault, as a JSON pointer-like path (`body/po2`). */
+      field: Type.Optional(Type.String()),
+    }),
+  },
+  { $id: 'Error' },
+)
+export type ErrorBody = Static<typeof ErrorBody>
+
+export const ROLES = ['client', 'prover', 'bootstrap'] as const
+export const Role = literals(ROLES)
+export type Role = Static<typeof Role>
+
+export const NodeInfo = Type.Object(
+  {
+    version: Type.String(),
+    peerId: Type.String(),
+    roles: Type.Array(Role),
+    addresses: Type.Array(Type.String()),
+    startedAt: EpochMs,
+    home: Type.String(),
+    capabilities: Type.Union([
+      Type.Null(),
+      Type.Object({
+        recursion: Type.Boolean(),
+        groth16: Type.Boolean(),
+        accelerator: Type.String(),
+        notes: Type.Array(Type.String()),
+      }),
+    ]),
+    limits: Type.Object({
+      maxProgramBytes: Type.Integer(),
+      maxInputBytes: Type.Integer(),
+      minPo2: Type.Integer(),
+      maxPo2: Type.Integer(),
+    }),
+  },
+  { $id: 'NodeInfo' },
+)
+export type NodeInfo = Static<typeof NodeInfo>
+
+export const UPLOAD_KINDS = ['program', 'input', 'receipt', 'journal', 'plugin'] as const
+export const UploadKind = literals(UPLOAD_KINDS)
+export type UploadKind = Static<typeof UploadKind>
+
+export const UploadQuery = Type.Object({ kind: UploadKind }, { additionalProperties: false })
+
+export const Upload = Type.Object(
+  {
+    id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+    kind: UploadKind,
+    bytes: Type.Integer({ minimum: 0 }),
+    sha256: Hex32,
+  },
+  { $id: 'Upload' },
+)
+export type Upload = Static<typeof Upload>
+
+/** A file the job needs: an upload made earlier, or a CID the node fetches from storage. */
+export const FileRef = Type.Union([
+  Type.Object(
+    { upload: Type.String({ pattern: '^[0-9a-f]{32}$' }) },
+    { additionalProperties: false },
+  ),
+  Type.Object({ cid: Cid }, { additionalProperties: false }),
+])
+export type FileRef = Static<typeof FileRef>
+
+export const RECEIPT_KINDS = ['composite', 'succinct'] as const
+
+export const SubmitJob = Type.Object(
+  {
+    program: FileRef,
+    input: FileRef,
+    /** Segment size, a power of two of cycles. */
+    po2: Type.Optional(Type.Integer({ minimum: 0, maximum: 64, default: 20 })),
+    pricePerSegment: Type.Optional(Wei),
+    /** How long the job may take, seconds. */
+    deadlineS: Type.Optional(Type.Integer({ minimum: 10, maximum: 30 * 24 * 3600 })),
+    maxProvers: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
+    receipt: Type.Optional(literals(RECEIPT_KINDS)),
+    /** Storage plugin for the job's objects; only the embedded IPFS store (`ipfs`) today. */
+    storage: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false, $id: 'SubmitJob' },
+)
+export type SubmitJob = Static<typeof SubmitJob>
+
+export const JOB_STATUSES = [
+  'executing',
+  'proving',
+  'joining',
+  'assembling',
+  'verifying',
+  'done',
+  'failed',
+  'cancelled',
+] as const
+export const JobStatus = literals(JOB_STATUSES)
+export type JobStatus = Static<typeof JobStatus>
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['done', 'failed', 'cancelled']
+
+export const JobSummary = Type.Object(
+  {
+    jobId: Hex32,
+    role: Type.Union([Type.Literal('client'), Type.Literal('prover')]),
+    status: JobStatus,
+    imageId: Hex32,
+    po2: Type.Integer(),
+    segments: Type.Integer(),
+    proved: Type.Integer(),
+    rewardPerSegment: Wei,
+    createdAt: EpochMs,
+    updatedAt: EpochMs,
+    deadline: EpochMs,
+    error: Type.Optional(Type.String()),
+  },
+  { $id: 'JobSummary' },
+)
+export type JobSummary = Static<typeof JobSummary>
+
+export const JobListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.String({ description: 'comma-separated statuses' })),
+    role: Type.Optional(Type.Union([Type.Literal('client'), Type.Literal('prover')])),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    /** The `next` of the previous page. */
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+)
+export type JobListQuery = Static<typeof JobListQuery>
+
+export const JobList = Type.Object(
+  { jobs: Type.Array(JobSummary), next: Type.Optional(Type.String()) },
+  { $id: 'JobList' },
+)
+export type JobList = Static<typeof JobList>
+
+export const SegmentState = Type.Object({
+  index: Type.Integer(),
+  status: Type.Union([Type.Literal('open'), Type.Literal('claimed'), Type.Literal('proved')]),
+  claimedBy: Type.Optional(Type.String()),
+  provedBy: Type.Optional(Type.String()),
+  receiptCid: Type.Optional(Type.String()),
+  attempts: Type.Integer(),
+  rejects: Type.Integer(),
+})
+export type SegmentState = Static<typeof SegmentState>
+
+export const DealState = Type.Object({
+  prover: Type.String(),
+  pricePerSegment: Wei,
+  status: Type.String(),
+  accepted: Type.Integer(),
+  strikes: Type.Integer(),
+})
+
+export const JobDetail = Type.Object(
+  {
+    ...JobSummary.properties,
+    programCid: Type.String(),
+    inputCid: Type.String(),
+    manifestCid: Type.Optional(Type.String()),
+    outputs: Type.Object({
+      receipt: Type.Optional(Type.String()),
+      journal: Type.Optional(Type.String()),
+      stdout: Type.Optional(Type.String()),
+      stderr: Type.Optional(Type.String()),
+      events: Type.Optional(Type.String()),
+    }),
+    segmentStates: Type.Array(SegmentState),
+    deals: Type.Array(DealState),
+    /** Sum over proved segments of the dealt price of the prover that proved each. */
+    cost: Wei,
+    timings: Type.Object({ elapsedMs: Type.Integer() }),
+  },
+  { $id: 'JobDetail' },
+)
+export type JobDetail = Static<typeof JobDetail>
+
+export const JobEvent = Type.Object(
+  {
+    /** Grows with every event of this node; resume a stream after the last one seen. */
+    id: Type.Integer({ minimum: 1 }),
+    jobId: Hex32,
+    at: EpochMs,
+    type: Type.String(),
+    data: Type.Unknown(),
+  },
+  { $id: 'JobEvent' },
+)
+export type JobEvent = Static<typeof JobEvent>
+
+export const EventsQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 500 })),
+  },
+  { additionalProperties: false },
+)
+export const EventPage = Type.Object({ events: Type.Array(JobEvent) }, { $id: 'EventPage' })
+export type EventPage = Static<typeof EventPage>
+
+/** What the event WebSocket sends, one JSON text frame each. */
+export type StreamFrame =
+  | { readonly type: 'event'; readonly event: JobEvent }
+  /** The job reached a final status; the server closes after this frame. */
+  | { readonly type: 'end'; readonly status: JobStatus }
+
+export const OUTPUT_NAMES = ['receipt', 'journal', 'stdout', 'stderr', 'events'] as const
+export type OutputName = (typeof OUTPUT_NAMES)[number]
+
+export const VerifyRequest = Type.Object(
+  {
+    receipt: FileRef,
+    imageId: Hex32,
+    journal: Type.Optional(FileRef),
+  },
+  { additionalProperties: false, $id: 'VerifyRequest' },
+)
+export type VerifyRequest = Static<typeof VerifyRequest>
+
+export const VerifyResult = Type.Object(
+  {
+    ok: Type.Boolean(),
+    kind: Type.Optional(Type.String()),
+    segments: Type.Optional(Type.Integer()),
+    journal: Type.Optional(Type.String({ description: 'hex' })),
+    exitCode: Type.Optional(Type.Object({ kind: Type.String(), code: Type.Integer() })),
+    reason: Type.Optional(Type.String()),
+  },
+  { $id: 'VerifyResult' },
+)
+export type VerifyResult = Static<typeof VerifyResult>
+
+export const PluginInfo = Type.Object({
+  name: Type.String(),
+  version: Type.String(),
+  kinds: Type.Array(Type.String()),
+  source: Type.String(),
+  status: Type.String(),
+  error: Type.Optional(Type.String()),
+})
+export type PluginInfo = Static<typeof PluginInfo>
+export const PluginList = Type.Object({ plugins: Type.Array(PluginInfo) }, { $id: 'PluginList' })
+export type PluginList = Static<typeof PluginList>
+export const PluginInstall = Type.Object(
+  { upload: Type.String({ pattern: '^[0-9a-f]{32}$' }) },
+  { additionalProperties: false },
+)
+export const PluginName = Type.Object({
+  name: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }),
+})
+
+export const NetworkState = Type.Object(
+  {
+    peerId: Type.String(),
+    addresses: Type.Array(Type.String()),
+    connections: Type.Array(
+      Type.Object({ peer: Type.String(), address: Type.String(), direction: Type.String() }),
+    ),
+    topics: Type.Array(Type.Object({ topic: Type.String(), peers: Type.Integer() })),
+  },
+  { $id: 'NetworkState' },
+)
+export type NetworkState = Static<typeof NetworkState>
+
+/** The settings the API may read and change; the rest of settings.json is left as it is. */
+export const Settings = Type.Object(
+  {
+    prover: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    api: Type.Optional(
+      Type.Object(
+        {
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          /** Origins besides the daemon's own that may call the API (e.g. a dev server). */
+          allowedOrigins: Type.Optional(
+            Type.Array(Type.String({ maxLength: 200 }), { maxItems: 16 }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    proverNode: Type.Optional(
+      Type.Object(
+        {
+          minPricePerSegment: Type.Optional(Type.Integer({ minimum: 0 })),
+          maxConcurrentSegments: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+          maxConcurrentJobs: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+        },
+        { additionalProperties: true },
+      ),
+    ),
+    network: Type.Optional(
+      Type.Object(
+        {
+          listen: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 16 })),
+          bootstrap: Type.Optional(Type.Array(Type.String({ maxLength: 512 }), { maxItems: 64 })),
+          mdns: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    plugins: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()))),
+  },
+  { additionalProperties: false, $id: 'Settings' },
+)
+export type Settings = Static<typeof Settings>
+
+export const SettingsWritten = Type.Object(
+  {
+    settings: Settings,
+    /** Settings are read at start: a change takes effect when the daemon restarts. */
+    restartRequired: Type.Boolean(),
+  },
+  { $id: 'SettingsWritten' },
+)
+export type SettingsWritten = Static<typeof SettingsWritten>
