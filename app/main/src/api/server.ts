@@ -40,14 +40,12 @@ export async function buildApi(ctx: ApiContext, version = '0.1.0'): Promise<Fast
   )
   app.setErrorHandler(handleError)
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send({
-        error: {
-          code: 'NOT_FOUND',
-          message: `no route ${request.method} ${request.url.split('?')[0]}`,
-        },
-      }),
+    reply.code(404).send({
+      error: {
+        code: 'NOT_FOUND',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      },
+    }),
   )
   await app.register(swagger, {
     openapi: {
