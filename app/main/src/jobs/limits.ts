@@ -19,5 +19,5 @@ export const DEFAULT_JOB_LIMITS: JobLimits = {
   maxCycles: 4 * 1024 * 1024 * 1024,
 }
 
-/** risc0's default segment size; ANCHORS.md: memory roughly halves per po2 step below it. */
+/** risc0's default segment size; a prover's memory roughly halves per po2 step below it. */
 export const DEFAULT_PO2 = 20

@@ -1,7 +1,7 @@
 // The JOIN stage over the network: a client and three provers, real libp2p nodes on loopback, real
 // Wire, ClientService and ProverService, real execution and real claims. What is NOT real here:
 // the recursion circuit. No worker on these machines has it (its zip is only on risc0's S3, see
-// DESIGN.md), so the provers' lift/join and the client's succinct checks use RECURSION TEST DOUBLE
+// docs/network.md), so the provers' lift/join and the client's succinct checks use RECURSION TEST DOUBLE
 // below, whose "receipts" are JSON that carry a claim and prove nothing. This test checks the wire
 // and the adapters around the circuit: join bit fields by round, join claims granted with their
 // inputs, join notices, each join checked against risc0's ReceiptClaim::join of its inputs' claims

@@ -30,7 +30,7 @@ export type ProtocolId = (typeof PROTOCOLS)[keyof typeof PROTOCOLS]
 export type Stage = 'prove' | 'join'
 export const STAGES: readonly Stage[] = ['prove', 'join']
 
-/** The steps of a job as a status reply names them (DESIGN.md, "A job's way through the system"). */
+/** The steps of a job as a status reply names them (docs/architecture.md, a job's way through the system). */
 export type JobStage = 'execute' | 'prove' | 'join' | 'snark' | 'verify' | 'settle'
 export const JOB_STAGES: readonly JobStage[] = [
   'execute',

@@ -21,7 +21,7 @@ import { DEFAULT_PO2 } from '../../jobs/limits.ts'
 import type { JobRecord } from '../../store/index.ts'
 import type { ApiContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
-import { jobDetail, jobSummary } from '../views.ts'
+import { jobDetail, jobEvent, jobSummary } from '../views.ts'
 import { resolveFile } from './files.ts'
 import { streamEvents } from './stream.ts'
 
@@ -194,13 +194,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       jobOf(ctx, id)
       const events = ctx.store.events(id, { afterId: query.after ?? 0, limit: query.limit ?? 500 })
       return {
-        events: events.map((e) => ({
-          id: e.id,
-          jobId: e.jobId,
-          at: e.at,
-          type: e.type,
-          data: e.data,
-        })),
+        events: events.map(jobEvent),
       }
     },
   )
