@@ -1,4 +1,5 @@
-// Benchmark: the same job proved locally and over a loopback devnet (1 prover, then 2), printed as
+// Benchmark: the same job proved locally and over a loopback devnet of daemons (1 prover, then 2),
+// submitted through the client's local API as `wholesum submit` does, printed as
 // ratios to the local run in this process: the network's overhead (execute, store, gossip, deals,
 // bitswap transfers, per-segment verification, assembly) on top of proving itself.
 //
@@ -7,12 +8,15 @@
 // On a 2-core machine every prover process shares the same two cores, so 2 provers cannot be
 // faster than 1 here: the figure shows the cost of coordination, not the speed-up of more machines.
 
+import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { Readable } from 'node:stream'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { openCore, REPO_ROOT } from '../app/main/src/core.ts'
-import { Devnet } from '../app/main/src/devnet/devnet.ts'
+import { DaemonDevnet } from '../app/main/src/devnet/daemon-devnet.ts'
+import { follow } from '../app/main/src/cli/follow.ts'
 import { proveLocally } from '../app/main/src/jobs/local-prove.ts'
 import { createLogger } from '../app/main/src/log/logger.ts'
 
@@ -45,29 +49,40 @@ try {
   rows.push({ run: 'local', segments, totalMs: localMs, ratio: 1 })
 
   for (const n of values.provers.split(',').map(Number)) {
-    const net = await Devnet.start({
+    // Daemons, as users run them: the job goes in through the client's local API.
+    const net = await DaemonDevnet.start({
       dir: join(work, `devnet-${n}`),
       provers: Array.from({ length: n }, () => ({})),
-      clientProver: prover,
-      logger,
       client: { offerWindowMs: 1000 },
+      logLevel: 'warn',
     })
     try {
+      const upload = (kind: 'program' | 'input', path: string) =>
+        net.api.upload(kind, Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>)
       const started = performance.now()
-      const outcome = await net.client.submit({
-        program,
-        input,
+      const job = await net.api.submit({
+        program: { upload: (await upload('program', program)).id },
+        input: { upload: (await upload('input', input)).id },
         po2,
-        rewardPerSegment: 100n,
-        timeoutMs: 3_600_000,
+        pricePerSegment: '100',
         maxProvers: n,
       })
+      let executeMs = 0
+      const ended = await follow(net.api, job.jobId, (event) => {
+        if (event.type === 'executed') executeMs = event.at - job.createdAt
+      })
       const totalMs = performance.now() - started
+      if (ended.status !== 'done')
+        throw new Error(`devnet-${n}: job ${ended.status} (${ended.reason})`)
+      const detail = await net.api.job(job.jobId)
+      const credits = new Map<string, number>()
+      for (const s of detail.segmentStates)
+        if (s.provedBy !== undefined) credits.set(s.provedBy, (credits.get(s.provedBy) ?? 0) + 1)
       const ratio = totalMs / localMs
       console.log(
-        `devnet-${n}  ${outcome.segments} segments  total ${(totalMs / 1000).toFixed(1)} s  ratio ${ratio.toFixed(2)}  (execute ${(outcome.timings.executeMs / 1000).toFixed(1)} s; credits ${[...outcome.credits.values()].join('/')})`,
+        `devnet-${n}  ${detail.segments} segments  total ${(totalMs / 1000).toFixed(1)} s  ratio ${ratio.toFixed(2)}  (execute ${(executeMs / 1000).toFixed(1)} s; credits ${[...credits.values()].join('/')})`,
       )
-      rows.push({ run: `devnet-${n}`, provers: n, segments: outcome.segments, totalMs, ratio })
+      rows.push({ run: `devnet-${n}`, provers: n, segments: detail.segments, totalMs, ratio })
     } finally {
       await net.stop()
     }

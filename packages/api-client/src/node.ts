@@ -27,7 +27,7 @@ export async function readEndpoint(home: string): Promise<ApiEndpoint> {
     text = await readFile(join(home, API_FILE), 'utf8')
   } catch {
     throw new NoDaemonError(
-      `no daemon is running on ${home} (no ${API_FILE}); start one with \`wholesum node --role client\``,
+      `no daemon is running on ${home} (no ${API_FILE}); start one with \`wholesum node\` (it runs until stopped)`,
     )
   }
   const endpoint = JSON.parse(text) as ApiEndpoint
@@ -36,7 +36,7 @@ export async function readEndpoint(home: string): Promise<ApiEndpoint> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') {
       throw new NoDaemonError(
-        `the daemon of ${home} (pid ${endpoint.pid}) is not running; start one with \`wholesum node --role client\``,
+        `the daemon of ${home} (pid ${endpoint.pid}) is not running; start one with \`wholesum node\` (it runs until stopped)`,
       )
     }
   }

@@ -288,7 +288,10 @@ export const NetworkState = Type.Object(
     connections: Type.Array(
       Type.Object({ peer: Type.String(), address: Type.String(), direction: Type.String() }),
     ),
-    topics: Type.Array(Type.Object({ topic: Type.String(), peers: Type.Integer() })),
+    /** Topics this node follows (subscribed), and the need topic; peers: subscribers known. */
+    topics: Type.Array(
+      Type.Object({ topic: Type.String(), subscribed: Type.Boolean(), peers: Type.Integer() }),
+    ),
   },
   { $id: 'NetworkState' },
 )

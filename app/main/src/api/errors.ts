@@ -63,6 +63,9 @@ export function handleError(
   if (isWholesumError(err)) {
     return reply.code(STATUS_OF[err.code] ?? 500).send(errorBody(err.code, err.message))
   }
+  if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return reply.code(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE', err.message))
+  }
   if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return reply.code(413).send(errorBody('INPUT_TOO_LARGE', err.message))
   }

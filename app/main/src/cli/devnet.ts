@@ -1,110 +1,176 @@
-// `wholesum devnet --provers N`: a bootstrap node, N prover processes and a client on loopback
-// prove a sample guest end to end, with a live segment map; the client verifies the final receipt.
+// `wholesum devnet --provers N`: daemons on loopback (a bootstrap node, N provers, a client) and a
+// sample guest submitted through the client's local API, as `wholesum submit` would, with a live
+// segment map; the client daemon verifies every segment receipt and the final receipt.
 
-import { copyFile, rm, writeFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
-import { openCore, REPO_ROOT } from '../core.ts'
-import { Devnet, type DevnetProverSpec } from '../devnet/devnet.ts'
-import { createLogger, parseLogLevel } from '../log/logger.ts'
-import type { ClientEvent } from '../net/client-service.ts'
-import { devnetView } from './devnet-view.ts'
+import { Readable } from 'node:stream'
+import { DEFAULT_JOB_LIMITS } from '../jobs/limits.ts'
+import { amount, choice, existingFile, integer, parseCommand, UsageError } from './args.ts'
+import type { CommandRun } from './commands.ts'
+import { follow, writeOutputs } from './follow.ts'
+import { jobView } from './job-view.ts'
 
-const GUESTS = join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests')
+/** Marks a folder as a devnet's output, so a later run may replace it and nothing else. */
+const MARKER = '.wholesum-devnet'
 
-export async function devnet(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      provers: { type: 'string', default: '3' },
-      program: { type: 'string' },
-      input: { type: 'string' },
-      po2: { type: 'string', default: '16' },
-      out: { type: 'string' },
-      reward: { type: 'string', default: '1000' },
-      'timeout-s': { type: 'string', default: '3600' },
-      liar: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-  })
-  const count = Number(values.provers)
-  if (!Number.isInteger(count) || count < 1 || count > 16) {
-    throw new RangeError(`--provers must be 1..16, got ${values.provers}`)
-  }
-  const po2 = Number(values.po2)
-  const out = resolve(values.out ?? join(REPO_ROOT, 'out', 'devnet'))
-  const program = resolve(values.program ?? join(GUESTS, 'dist', 'hashchain.bin'))
-  const input = resolve(values.input ?? join(GUESTS, 'samples', 'hashchain-small.input'))
-  const liar = values.liar
-  if (liar !== undefined && liar !== 'corrupt' && liar !== 'wrong-segment') {
-    throw new RangeError(`--liar must be corrupt or wrong-segment, got ${liar}`)
-  }
-  await rm(out, { recursive: true, force: true })
-
-  const logger = createLogger({ level: parseLogLevel(process.env['WHOLESUM_LOG'] ?? 'warn') })
-  const core = await openCore({ home: join(out, 'client'), logger })
-  const view = devnetView(process.stderr, values.json === true || !process.stderr.isTTY)
-  const provers: DevnetProverSpec[] = Array.from({ length: count }, () => ({}))
-  if (liar !== undefined) provers.push({ fault: liar })
-  let net: Devnet | undefined
+/** `--out` may be absent, empty, or an earlier devnet's; anything else is the user's and stays. */
+async function claimOutDir(out: string): Promise<void> {
+  let entries: string[]
   try {
-    const prover = await core.prover()
-    view.line(`starting a bootstrap node and ${provers.length} prover process(es) on loopback`)
-    net = await Devnet.start({ dir: out, provers, clientProver: prover, logger })
+    if (!(await stat(out)).isDirectory()) throw new UsageError(`--out ${out} is not a folder`)
+    entries = await readdir(out)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    entries = []
+  }
+  if (entries.length > 0 && !entries.includes(MARKER)) {
+    throw new UsageError(
+      `--out ${out} holds files that no devnet made; name an empty or new folder`,
+    )
+  }
+  if (entries.length > 0) await rm(out, { recursive: true, force: true })
+  await mkdir(out, { recursive: true })
+  await writeFile(
+    join(out, MARKER),
+    'made by `wholesum devnet`; the next run replaces this folder\n',
+  )
+}
+
+export const devnet: CommandRun = async (argv) => {
+  const { REPO_ROOT } = await import('../core.ts')
+  const guests = join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests')
+  const { values, positionals } = parseCommand(argv, {
+    provers: { type: 'string' },
+    program: { type: 'string' },
+    input: { type: 'string' },
+    po2: { type: 'string' },
+    out: { type: 'string' },
+    price: { type: 'string' },
+    // The older name of --price.
+    reward: { type: 'string' },
+    'timeout-s': { type: 'string' },
+    liar: { type: 'string' },
+    json: { type: 'boolean' },
+  })
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`)
+  // Everything is checked before anything is started or written.
+  const count = integer(values.provers, '--provers', { min: 1, max: 16 }, 3)
+  const po2 = integer(
+    values.po2,
+    '--po2',
+    { min: DEFAULT_JOB_LIMITS.minPo2, max: DEFAULT_JOB_LIMITS.maxPo2 },
+    16,
+  )
+  const program = await existingFile(
+    resolve(values.program ?? join(guests, 'dist', 'hashchain.bin')),
+    'program',
+  )
+  const input = await existingFile(
+    resolve(values.input ?? join(guests, 'samples', 'hashchain-small.input')),
+    'input',
+  )
+  const price = amount(values.price ?? values.reward, '--price') ?? '1000'
+  const timeoutS = integer(values['timeout-s'], '--timeout-s', { min: 10, max: 30 * 86_400 }, 3600)
+  const liar = choice(values.liar, '--liar', ['corrupt', 'wrong-segment'] as const)
+  const json = values.json === true
+  const out = resolve(values.out ?? join(REPO_ROOT, 'out', 'devnet'))
+  await claimOutDir(out)
+
+  const { DaemonDevnet } = await import('../devnet/daemon-devnet.ts')
+  let net: import('../devnet/daemon-devnet.ts').DaemonDevnet | undefined
+  // Provers are named (prover-1, …) once the devnet knows them.
+  const name = (peer: string): string => net?.name(peer) ?? peer.slice(-8)
+  const view = jobView(process.stderr, {
+    plain: json || !process.stderr.isTTY,
+    name,
+    ...(process.stderr.columns !== undefined ? { columns: process.stderr.columns } : {}),
+  })
+  const provers = Array.from({ length: count }, () => ({}) as { fault?: typeof liar })
+  if (liar !== undefined) provers.push({ fault: liar })
+  const abort = new AbortController()
+  const onSignal = (): void => abort.abort()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    view.line(
+      `starting daemons on loopback: a bootstrap node, ${provers.length} prover(s), a client`,
+    )
+    net = await DaemonDevnet.start({ dir: out, provers })
     view.line(`bootstrap ${net.bootstrap.addresses[0]}`)
     for (const p of net.provers) view.line(`${p.name} ${p.peerId}`)
-    view.line(`client ${net.clientNode.peerId}`)
-    const outcome = await net.client.submit({
-      program,
-      input,
+    view.line(`client ${net.client.peerId}, API ${net.api.baseUrl}`)
+    const api = net.api
+    const upload = (kind: 'program' | 'input', path: string) =>
+      api.upload(kind, Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>)
+    const job = await api.submit({
+      program: { upload: (await upload('program', program)).id },
+      input: { upload: (await upload('input', input)).id },
       po2,
-      rewardPerSegment: BigInt(values.reward),
-      timeoutMs: Number(values['timeout-s']) * 1000,
+      pricePerSegment: price,
+      deadlineS: timeoutS,
       maxProvers: provers.length,
-      onEvent: (event: ClientEvent) => view.onEvent(event, net!),
     })
+    view.line(`submitted job ${job.jobId} through the client's API`)
+    const ended = await follow(api, job.jobId, (event) => view.onEvent(event), abort.signal)
     view.stop()
-    const names = new Map(net.provers.map((p) => [p.peerId, p.name]))
-    const summary = {
-      jobId: outcome.jobId,
-      imageId: outcome.imageId,
-      segments: outcome.segments,
-      receipt: outcome.receiptPath,
-      cids: outcome.cids,
-      credits: Object.fromEntries([...outcome.credits].map(([p, n]) => [names.get(p) ?? p, n])),
-      strikes: Object.fromEntries([...outcome.strikes].map(([p, n]) => [names.get(p) ?? p, n])),
-      timings: outcome.timings,
+    if (ended.status !== 'done') {
+      process.stderr.write(
+        `job ${job.jobId} ${ended.status}${ended.reason !== undefined ? `: ${ended.reason}` : ''}; node logs in ${out}/*/node.log\n`,
+      )
+      return 1
     }
-    // The outputs, where a user looks first; the job's whole directory stays under client/jobs.
-    await copyFile(outcome.receiptPath, join(out, 'receipt.bin'))
-    await copyFile(outcome.journalPath, join(out, 'journal.bin'))
-    await writeFile(join(out, 'job.json'), JSON.stringify(summary, null, 2) + '\n')
-    if (values.json === true) process.stdout.write(JSON.stringify(summary, null, 2) + '\n')
+    const { job: detail } = await writeOutputs(api, job.jobId, out)
+    const credits: Record<string, number> = {}
+    for (const s of detail.segmentStates) {
+      if (s.provedBy !== undefined) credits[name(s.provedBy)] = (credits[name(s.provedBy)] ?? 0) + 1
+    }
+    const strikes = Object.fromEntries(
+      detail.deals.filter((d) => d.strikes > 0).map((d) => [name(d.prover), d.strikes]),
+    )
+    const summary = {
+      jobId: detail.jobId,
+      imageId: detail.imageId,
+      segments: detail.segments,
+      receipt: join(out, 'receipt.bin'),
+      outputs: detail.outputs,
+      manifest: detail.manifestCid,
+      credits,
+      strikes,
+      cost: detail.cost,
+      elapsedMs: detail.timings.elapsedMs,
+    }
+    if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n')
     else {
+      const list = (o: Record<string, number>) =>
+        Object.entries(o)
+          .map(([p, n]) => `${p}: ${n}`)
+          .join(', ')
       process.stdout.write(
         [
-          `job ${outcome.jobId}: ${outcome.segments} segments proved by the network, receipt verified by the client`,
-          `  receipt  ${outcome.receiptPath}  (${outcome.cids.receipt})`,
-          `  journal  ${outcome.cids.journal}   stdout ${outcome.cids.stdout}   stderr ${outcome.cids.stderr}`,
-          `  events   ${outcome.cids.events}   manifest ${outcome.cids.manifest}`,
-          `  credits  ${Object.entries(summary.credits)
-            .map(([p, n]) => `${p}: ${n}`)
-            .join(', ')}`,
-          ...(outcome.strikes.size > 0
-            ? [
-                `  struck   ${Object.entries(summary.strikes)
-                  .map(([p, n]) => `${p}: ${n}`)
-                  .join(', ')}`,
-              ]
-            : []),
-          `  time     execute ${(outcome.timings.executeMs / 1000).toFixed(1)} s, network ${(outcome.timings.networkMs / 1000).toFixed(1)} s, total ${(outcome.timings.totalMs / 1000).toFixed(1)} s`,
+          `job ${detail.jobId}: ${detail.segments} segments proved by the network, receipt verified by the client`,
+          `  receipt  ${summary.receipt}  (${detail.outputs.receipt})`,
+          `  journal  ${detail.outputs.journal}   stdout ${detail.outputs.stdout}   stderr ${detail.outputs.stderr}`,
+          `  events   ${detail.outputs.events}   manifest ${detail.manifestCid}`,
+          `  credits  ${list(credits)}`,
+          ...(Object.keys(strikes).length > 0 ? [`  struck   ${list(strikes)}`] : []),
+          `  cost     ${detail.cost} (price ${detail.rewardPerSegment} per segment)`,
+          `  time     ${(detail.timings.elapsedMs / 1000).toFixed(1)} s from submission to receipt`,
         ].join('\n') + '\n',
       )
     }
     return 0
+  } catch (err) {
+    if (abort.signal.aborted) {
+      process.stderr.write(`devnet stopped; its homes and node logs are in ${out}\n`)
+      return 130
+    }
+    throw err
   } finally {
     view.stop()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     await net?.stop()
-    await core.close()
   }
 }

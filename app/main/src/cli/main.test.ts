@@ -3,11 +3,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { REPO_ROOT } from '../core.ts'
+import { spawnNode, stopProcess } from '../devnet/devnet.ts'
+import { COMMANDS } from './commands.ts'
 
 const run = promisify(execFile)
 const CLI = join(REPO_ROOT, 'app', 'main', 'src', 'cli', 'main.ts')
@@ -15,12 +17,17 @@ const guests = join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests')
 
 let home: string
 
-async function wholesum(
+function wholesum(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return wholesumOn(home, ...args)
+}
+
+async function wholesumOn(
+  homeDir: string,
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: { ...process.env, WHOLESUM_HOME: home, WHOLESUM_LOG: 'warn' },
+      env: { ...process.env, WHOLESUM_HOME: homeDir, WHOLESUM_LOG: 'warn' },
       maxBuffer: 16 * 1024 * 1024,
     })
     return { code: 0, stdout, stderr }
@@ -139,6 +146,127 @@ describe('bad usage and bad input exit 2 with a message', () => {
     )
     assert.equal(code, 2)
     assert.match(stderr, /not hex/)
+  })
+})
+
+describe('every mistake exits 2 with a message, never a stack trace', () => {
+  const hello = () => join(guests, 'dist', 'hello.bin')
+  const helloInput = () => join(guests, 'samples', 'hello.input')
+  const cases: [string, () => string[], RegExp][] = [
+    [
+      'an unknown role',
+      () => ['node', '--role', 'x'],
+      /--role must be among client, prover, bootstrap/,
+    ],
+    ['no provers', () => ['devnet', '--provers', '0'], /--provers must be 1\.\.16, got 0/],
+    [
+      'a negative po2',
+      () => ['prove', '--local', hello(), '--input', helloInput(), '--po2=-1'],
+      /--po2 must be 14\.\.22, got -1/,
+    ],
+    [
+      'po2 13, which the worker cannot split programs into',
+      () => ['prove', '--local', hello(), '--input', helloInput(), '--po2', '13'],
+      /--po2 must be 14\.\.22, got 13/,
+    ],
+    ['a po2 that is not a number', () => ['devnet', '--po2', 'big'], /--po2 must be an integer/],
+    [
+      'a bootstrap address without a peer',
+      () => ['node', '--bootstrap', '/ip4/127.0.0.1/tcp/4001'],
+      /names no peer/,
+    ],
+    [
+      'a bootstrap address with a bad peer ID',
+      () => ['node', '--bootstrap', '/ip4/127.0.0.1/tcp/4001/p2p/QmBad'],
+      /is not a peer ID/,
+    ],
+    [
+      'a bootstrap address that is not a multiaddr',
+      () => ['node', '--bootstrap', '127.0.0.1:4001'],
+      /is not a multiaddr/,
+    ],
+    [
+      'a missing receipt file',
+      () => ['verify', join(home, 'no-such-receipt.bin'), '--image-id', 'ab'.repeat(32)],
+      /receipt .* does not exist/,
+    ],
+    [
+      'a missing program',
+      () => ['submit', join(home, 'nope.bin'), '--input', helloInput()],
+      /program .* does not exist/,
+    ],
+    ['an unknown option', () => ['jobs', '--colour', 'red'], /Unknown option '--colour'/],
+    ['prove without --local', () => ['prove', hello(), '--input', helloInput()], /wholesum submit/],
+  ]
+  for (const [what, args, message] of cases) {
+    test(what, async () => {
+      const { code, stderr } = await wholesum(...args())
+      assert.equal(code, 2, stderr)
+      assert.match(stderr, message)
+      assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace')
+    })
+  }
+
+  test('every subcommand answers --help with its usage', async () => {
+    for (const [name, command] of Object.entries(COMMANDS)) {
+      const { code, stdout } = await wholesum(name, '--help')
+      assert.equal(code, 0, name)
+      assert.equal(stdout.trim(), command.usage.trim(), name)
+    }
+  })
+
+  test('a client command without a running node says how to start one', async () => {
+    const { code, stderr } = await wholesum('jobs')
+    assert.equal(code, 1)
+    assert.match(stderr, /no daemon is running on .*start one with `wholesum node`/)
+  })
+
+  test('a FIFO in a plugin folder is refused, not waited on', async () => {
+    const folder = join(home, 'fifo-plugin')
+    await rm(folder, { recursive: true, force: true })
+    await mkdir(folder, { recursive: true })
+    const example = join(REPO_ROOT, 'examples', 'plugin-example')
+    for (const name of await readdir(example)) {
+      if (name === 'node_modules') continue
+      await run('cp', ['-r', join(example, name), folder])
+    }
+    await run('mkfifo', [join(folder, 'pipe')])
+    const { code, stderr } = await wholesum('plugins', 'install', folder)
+    assert.equal(code, 2, stderr)
+    assert.match(stderr, /pipe is not a regular file or folder/)
+  })
+
+  test('devnet --out refuses a folder it did not make, and leaves it as it was', async () => {
+    const mine = join(home, 'precious')
+    await mkdir(mine, { recursive: true })
+    await writeFile(join(mine, 'thesis.tex'), 'years of work')
+    const { code, stderr } = await wholesum(
+      'devnet',
+      '--out',
+      mine,
+      '--program',
+      join(home, 'missing.bin'),
+    )
+    assert.equal(code, 2, stderr)
+    const again = await wholesum('devnet', '--out', mine)
+    assert.equal(again.code, 2, again.stderr)
+    assert.match(again.stderr, /holds files that no devnet made/)
+    assert.equal(await readFile(join(mine, 'thesis.tex'), 'utf8'), 'years of work')
+  })
+
+  test('a second node on a home in use is refused, naming the first', async () => {
+    const shared = join(home, 'one-home')
+    const first = await spawnNode('first', shared, ['--role', 'bootstrap'], { logLevel: 'warn' })
+    try {
+      const { code, stderr } = await wholesumOn(shared, 'node', '--role', 'bootstrap')
+      assert.equal(code, 1, stderr)
+      assert.match(
+        stderr,
+        new RegExp(`another node \\(pid ${first.child.pid}\\) is running on ${shared}`),
+      )
+    } finally {
+      await stopProcess(first)
+    }
   })
 })
 

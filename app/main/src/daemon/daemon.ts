@@ -196,9 +196,13 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
               address: c.remoteAddr.toString(),
               direction: c.direction,
             })),
-            topics: pubsub
-              .getTopics()
-              .map((topic) => ({ topic, peers: pubsub.getSubscribers(topic).length })),
+            // The topics this node follows, and the need topic always: a client publishes needs
+            // without following them, and whether peers hear it is what matters.
+            topics: [...new Set([TOPICS.need, ...pubsub.getTopics()])].map((topic) => ({
+              topic,
+              subscribed: pubsub.getTopics().includes(topic),
+              peers: pubsub.getSubscribers(topic).length,
+            })),
           }
         },
         async readSettings() {

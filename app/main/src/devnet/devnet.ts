@@ -66,7 +66,8 @@ export async function spawnNode(
     env: { ...process.env, WHOLESUM_HOME: home, WHOLESUM_LOG: options.logLevel ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  child.stderr!.pipe(createWriteStream(logFile))
+  // Appended: a restarted node's log follows its earlier life.
+  child.stderr!.pipe(createWriteStream(logFile, { flags: 'a' }))
   const exited = new Promise<number | null>((resolveExit) =>
     child.once('exit', (code) => resolveExit(code)),
   )
@@ -130,7 +131,7 @@ async function startClient(
   return { node, wire, service, store }
 }
 
-function proverArgs(bootstrapAddr: string, spec: DevnetProverSpec): string[] {
+export function proverArgs(bootstrapAddr: string, spec: DevnetProverSpec): string[] {
   return [
     '--role',
     'prover',

@@ -14,7 +14,8 @@ export interface JobLimits {
 export const DEFAULT_JOB_LIMITS: JobLimits = {
   maxProgramBytes: 32 * 1024 * 1024,
   maxInputBytes: 64 * 1024 * 1024,
-  minPo2: 13,
+  // risc0 3.0's executor cannot split any program into 8,192-cycle segments (po2 13).
+  minPo2: 14,
   maxPo2: 22,
   maxCycles: 4 * 1024 * 1024 * 1024,
 }

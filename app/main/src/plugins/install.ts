@@ -49,9 +49,17 @@ export async function stageFolder(
       recursive: true,
       filter: async (path) => {
         if (basename(path) === '.git') return false
-        if ((await lstat(path)).isSymbolicLink()) {
+        const entry = await lstat(path)
+        if (entry.isSymbolicLink()) {
           skipped.push(path)
           return false
+        }
+        // A FIFO would block the copy forever; a device or socket has no place in a plugin.
+        if (!entry.isFile() && !entry.isDirectory()) {
+          throw new InvalidInputError(
+            'INVALID_INPUT',
+            `${path} is not a regular file or folder (a FIFO, socket or device): a plugin holds only files and folders`,
+          )
         }
         return true
       },

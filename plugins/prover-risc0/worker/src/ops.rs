@@ -274,7 +274,9 @@ impl SegmentRef for SegmentOnDisk {
     }
 }
 
-const MIN_PO2: u32 = 13;
+/// The smallest segment the executor can make: at po2 13 (8,192 cycles) risc0 3.0 refuses every
+/// program ("segment limit (8192) too small") after executing it, so refuse it up front.
+const MIN_PO2: u32 = 14;
 /// risc0's DEFAULT_MAX_PO2: receipts for larger segments fail the default verifier context.
 const MAX_PO2: u32 = 22;
 

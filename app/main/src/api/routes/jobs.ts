@@ -57,14 +57,6 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const body = request.body as SubmitJob
-      const client = ctx.client
-      if (client === undefined) {
-        throw new HttpError(
-          409,
-          'NOT_A_CLIENT',
-          'this node was started without the client role (--role client)',
-        )
-      }
       if (body.storage !== undefined && body.storage !== 'ipfs') {
         throw new HttpError(
           400,
@@ -80,6 +72,14 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
           'INVALID_REQUEST',
           `body/po2 must be ${ctx.limits.minPo2}..${ctx.limits.maxPo2} (what the risc0 worker proves), got ${po2}`,
           'body/po2',
+        )
+      }
+      const client = ctx.client
+      if (client === undefined) {
+        throw new HttpError(
+          409,
+          'NOT_A_CLIENT',
+          'this node was started without the client role (--role client)',
         )
       }
       const signal = AbortSignal.timeout(120_000)

@@ -69,7 +69,15 @@ export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
           `a ${kind} upload may have at most ${ctx.uploads.limit(kind)} bytes; this one has ${declared}`,
         )
       }
-      const upload = await ctx.uploads.receive(kind, request.body as Readable)
+      const body = request.body as Readable | undefined
+      if (body === undefined || typeof body.pipe !== 'function') {
+        throw new HttpError(
+          request.body === undefined ? 411 : 415,
+          request.body === undefined ? 'LENGTH_REQUIRED' : 'UNSUPPORTED_MEDIA_TYPE',
+          'an upload is a body of bytes sent as application/octet-stream',
+        )
+      }
+      const upload = await ctx.uploads.receive(kind, body)
       return reply.code(201).send(upload)
     },
   )

@@ -1,0 +1,238 @@
+// Daemons as users run them: a bootstrap node, a prover and a client, each a `wholesum node`
+// process on loopback, driven through the client's local API and the CLI. Real libp2p, real
+// risc0 proofs (the one-segment hello guest at po2 16), real IPFS CIDs.
+
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { createReadStream } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { promisify } from 'node:util'
+import type { ApiClient, JobEvent } from '@wholesum/api-client'
+import { REPO_ROOT } from '../core.ts'
+import { DaemonDevnet } from '../devnet/daemon-devnet.ts'
+import { JobStore } from '../store/index.ts'
+
+const run = promisify(execFile)
+const CLI = join(REPO_ROOT, 'app', 'main', 'src', 'cli', 'main.ts')
+const guests = join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests')
+const hello = join(guests, 'dist', 'hello.bin')
+const helloInput = join(guests, 'samples', 'hello.input')
+
+let dir: string
+let net: DaemonDevnet
+
+async function wholesum(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, WHOLESUM_HOME: net.client.home, WHOLESUM_LOG: 'warn' },
+      maxBuffer: 16 << 20,
+    })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const failed = err as { code: number; stdout: string; stderr: string }
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
+  }
+}
+
+async function submitHello(api: ApiClient): Promise<string> {
+  const upload = (kind: 'program' | 'input', path: string) =>
+    api.upload(kind, Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>)
+  const job = await api.submit({
+    program: { upload: (await upload('program', hello)).id },
+    input: { upload: (await upload('input', helloInput)).id },
+    po2: 16,
+    maxProvers: 1,
+  })
+  return job.jobId
+}
+
+/** Follows a job's events until `until` says stop (or the job ends); returns what it saw. */
+async function eventsUntil(
+  api: ApiClient,
+  jobId: string,
+  until: (event: JobEvent) => boolean,
+): Promise<JobEvent[]> {
+  const seen: JobEvent[] = []
+  for await (const event of api.watch(jobId)) {
+    seen.push(event)
+    if (until(event)) break
+  }
+  return seen
+}
+
+/** The risc0 workers the prover daemon runs right now (it starts one per request after a kill). */
+async function workersOf(pid: number): Promise<number> {
+  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => ''))
+    .split(' ')
+    .filter((p) => p.trim() !== '')
+  let workers = 0
+  for (const child of children) {
+    const cmdline = await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '')
+    if (cmdline.includes('wholesum-risc0-worker')) workers += 1
+  }
+  return workers
+}
+
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wholesum-daemons-'))
+  net = await DaemonDevnet.start({
+    dir,
+    provers: [{}],
+    client: { offerWindowMs: 1000, claimTtlMs: 180_000 },
+  })
+})
+
+after(async () => {
+  await net?.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('daemons on loopback, driven through the API and the CLI', () => {
+  let doneJob: string
+
+  test('`wholesum submit --wait` gets a receipt that `wholesum verify` accepts', async () => {
+    const out = join(dir, 'outputs')
+    const submitted = await wholesum(
+      'submit',
+      hello,
+      '--input',
+      helloInput,
+      '--po2',
+      '16',
+      '--wait',
+      '--out',
+      out,
+    )
+    assert.equal(submitted.code, 0, submitted.stderr)
+    doneJob = submitted.stdout.split('\n')[0]!.trim()
+    assert.match(doneJob, /^[0-9a-f]{64}$/)
+    // Non-TTY progress: one line per event, ending with the finish.
+    assert.match(submitted.stderr, /segment 0 proved by .*, receipt verified/)
+    assert.match(submitted.stderr, /finished: done/)
+    const imageId = (await readFile(join(guests, 'dist', 'hello.imageid'), 'utf8')).trim()
+    const verified = await wholesum(
+      'verify',
+      join(out, 'receipt.bin'),
+      '--image-id',
+      imageId,
+      '--journal',
+      join(out, 'journal.bin'),
+    )
+    assert.equal(verified.code, 0, verified.stderr)
+    assert.match(verified.stdout, /receipt verifies: composite, 1 segments/)
+    const job = JSON.parse(await readFile(join(out, 'job.json'), 'utf8'))
+    assert.equal(job.status, 'done')
+    assert.equal(job.imageId, imageId)
+    assert.equal(job.segmentStates[0].provedBy, net.provers[0]!.peerId)
+  })
+
+  test('the job is listed, shown by a prefix of its ID, and its events replay in order, resumable', async () => {
+    const listed = await wholesum('jobs', '--json')
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.ok(JSON.parse(listed.stdout).jobs.some((j: { jobId: string }) => j.jobId === doneJob))
+    const shown = await wholesum('job', doneJob.slice(0, 10))
+    assert.equal(shown.code, 0, shown.stderr)
+    assert.match(shown.stdout, new RegExp(`job ${doneJob}  client  done`))
+
+    const all: JobEvent[] = []
+    for await (const event of net.api.watch(doneJob)) all.push(event)
+    const ids = all.map((e) => e.id)
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      'in order',
+    )
+    assert.equal(new Set(ids).size, ids.length, 'no duplicate')
+    assert.equal(all[0]!.type, 'executed')
+    assert.equal(all.at(-1)!.type, 'finished')
+    const middle = all[Math.floor(all.length / 2)]!.id
+    const resumed: JobEvent[] = []
+    for await (const event of net.api.watch(doneJob, { after: middle })) resumed.push(event)
+    assert.deepEqual(
+      resumed,
+      all.filter((e) => e.id > middle),
+      'a resume misses nothing and repeats nothing',
+    )
+    const watched = await wholesum('watch', doneJob.slice(0, 12))
+    assert.equal(watched.code, 0, watched.stderr)
+    assert.match(watched.stdout, /done/)
+  })
+
+  test('a job cancelled mid-PROVE stops its prover, whose store records it cancelled', async () => {
+    const jobId = await submitHello(net.api)
+    const prover = net.provers[0]!
+    await eventsUntil(net.api, jobId, (e) => e.type === 'claim')
+    // The prover is proving: its worker runs.
+    await until('the prover starts its worker', 30_000, async () =>
+      (await workersOf(prover.child.pid!)) > 0 ? true : undefined,
+    )
+    const cancelled = await wholesum('cancel', jobId.slice(0, 12))
+    assert.equal(cancelled.code, 0, cancelled.stderr)
+    assert.match(cancelled.stdout, /cancelled/)
+    // The prover hears the signed cancel, kills its worker and records the job as cancelled.
+    await until('the prover stops proving', 30_000, async () =>
+      (await workersOf(prover.child.pid!)) === 0 ? true : undefined,
+    )
+    const proverStore = JobStore.open(join(prover.home, 'jobs.sqlite'))
+    try {
+      await until('the prover records the cancel', 10_000, async () =>
+        proverStore.getJob(jobId)?.status === 'cancelled' ? true : undefined,
+      )
+    } finally {
+      proverStore.close()
+    }
+    const detail = await net.api.job(jobId)
+    assert.equal(detail.status, 'cancelled')
+    assert.equal(detail.proved, 0)
+    const events = (await net.api.events(jobId)).events
+    assert.equal(events.at(-1)!.type, 'finished')
+    assert.deepEqual(events.at(-1)!.data, { status: 'cancelled', reason: 'cancelled by its owner' })
+    assert.ok(!events.some((e) => e.type === 'credit'), 'nothing credited after the cancel')
+    // Cancelling again is refused with a reason, not repeated.
+    const again = await wholesum('cancel', jobId)
+    assert.equal(again.code, 2)
+    assert.match(again.stderr, /already cancelled/)
+  })
+
+  test('the client daemon killed with SIGKILL mid-job resumes the job from its store and finishes it', async () => {
+    const jobId = await submitHello(net.api)
+    await eventsUntil(net.api, jobId, (e) => e.type === 'claim')
+    await net.killClient()
+    await net.restartClient()
+    const after = await net.api.job(jobId)
+    assert.notEqual(after.status, 'failed', 'acknowledged, so not lost')
+    const events: JobEvent[] = []
+    for await (const event of net.api.watch(jobId)) events.push(event)
+    assert.ok(
+      events.some((e) => e.type === 'resumed'),
+      'the restarted client says it resumed',
+    )
+    assert.equal(events.at(-1)!.type, 'finished')
+    assert.deepEqual(events.at(-1)!.data, { status: 'done' })
+    const detail = await net.api.job(jobId)
+    assert.equal(detail.status, 'done')
+    assert.ok(detail.outputs.receipt !== undefined)
+    const receipt = await net.api.output(jobId, 'receipt')
+    assert.ok(receipt.length > 1000)
+  })
+})

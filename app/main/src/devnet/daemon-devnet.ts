@@ -1,0 +1,159 @@
+// A devnet of daemons on loopback: a bootstrap node, N provers and a client, each its own
+// `wholesum node` process on its own home, real libp2p over real TCP; jobs go in through the
+// client's local API, as a user's would. Used by `wholesum devnet`, the README's demo, the daemon
+// tests and bench/network-prove.
+
+import { join, resolve } from 'node:path'
+import { mkdir } from 'node:fs/promises'
+import type { ApiClient } from '@wholesum/api-client'
+import { connect } from '@wholesum/api-client/node'
+import { TOPICS } from '../protocol/messages.ts'
+import {
+  proverArgs,
+  spawnNode,
+  stopProcess,
+  type DevnetProverSpec,
+  type NodeProcess,
+} from './devnet.ts'
+
+export interface DaemonDevnetOptions {
+  readonly dir: string
+  readonly provers: readonly DevnetProverSpec[]
+  /** The client daemon's timings (settings.json `clientNode`). */
+  readonly client?: {
+    readonly offerWindowMs?: number
+    readonly claimTtlMs?: number
+    readonly bitfieldIntervalMs?: number
+  }
+  readonly logLevel?: string
+}
+
+export class DaemonDevnet {
+  readonly dir: string
+  readonly bootstrap: NodeProcess
+  readonly provers: NodeProcess[]
+  client: NodeProcess
+  api: ApiClient
+  private readonly options: DaemonDevnetOptions
+
+  private constructor(
+    dir: string,
+    bootstrap: NodeProcess,
+    provers: NodeProcess[],
+    client: NodeProcess,
+    api: ApiClient,
+    options: DaemonDevnetOptions,
+  ) {
+    this.dir = dir
+    this.bootstrap = bootstrap
+    this.provers = provers
+    this.client = client
+    this.api = api
+    this.options = options
+  }
+
+  /** A prover's name (prover-1, …) from its peer ID, for views and summaries. */
+  name(peer: string): string {
+    return this.provers.find((p) => p.peerId === peer)?.name ?? peer.slice(-8)
+  }
+
+  static async start(options: DaemonDevnetOptions): Promise<DaemonDevnet> {
+    const dir = resolve(options.dir)
+    await mkdir(dir, { recursive: true })
+    const log = options.logLevel !== undefined ? { logLevel: options.logLevel } : {}
+    const started: NodeProcess[] = []
+    try {
+      const bootstrap = await spawnNode(
+        'bootstrap',
+        join(dir, 'bootstrap'),
+        ['--role', 'bootstrap'],
+        log,
+      )
+      started.push(bootstrap)
+      const via = bootstrap.addresses[0]!
+      const provers = await Promise.all(
+        options.provers.map((spec, i) =>
+          spawnNode(`prover-${i + 1}`, join(dir, `prover-${i + 1}`), proverArgs(via, spec), {
+            ...log,
+            settings: { proverNode: { minPricePerSegment: 1, ...spec.settings } },
+          }),
+        ),
+      )
+      started.push(...provers)
+      const client = await spawnClient(dir, via, options)
+      started.push(client)
+      const net = new DaemonDevnet(
+        dir,
+        bootstrap,
+        provers,
+        client,
+        await connect(client.home),
+        options,
+      )
+      await net.waitForMesh(30_000)
+      return net
+    } catch (err) {
+      await Promise.all(started.map((p) => stopProcess(p)))
+      throw err
+    }
+  }
+
+  /** Waits until the client hears the need topic through a peer (the bootstrap relays it). */
+  async waitForMesh(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      signal?.throwIfAborted()
+      const state = await this.api.network(signal)
+      const need = state.topics.find((t) => t.topic === TOPICS.need)?.peers ?? 0
+      if (need >= 1 && state.connections.length >= 1) {
+        // Give the bootstrap's mesh a moment to take in the provers' subscriptions.
+        await new Promise((r) => setTimeout(r, Math.min(2000, 200 * this.provers.length)))
+        return
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    throw new Error(`the devnet's gossip mesh did not form within ${timeoutMs} ms`)
+  }
+
+  /** Kills the client daemon at once (SIGKILL: no cleanup), as a crash would. */
+  async killClient(): Promise<void> {
+    this.client.child.kill('SIGKILL')
+    await this.client.exited
+  }
+
+  /** Starts the client daemon again on its home: same key, same store, same API token. */
+  async restartClient(): Promise<void> {
+    await stopProcess(this.client)
+    this.client = await spawnClient(this.dir, this.bootstrap.addresses[0]!, this.options, [
+      ...this.client.addresses.map((a) => a.replace(/\/p2p\/.*$/, '')),
+    ])
+    this.api = await connect(this.client.home)
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.client, ...this.provers, this.bootstrap].map((p) => stopProcess(p)))
+  }
+}
+
+function spawnClient(
+  dir: string,
+  bootstrapAddr: string,
+  options: DaemonDevnetOptions,
+  listen?: readonly string[],
+): Promise<NodeProcess> {
+  return spawnNode(
+    'client',
+    join(dir, 'client'),
+    [
+      '--role',
+      'client',
+      '--bootstrap',
+      bootstrapAddr,
+      ...(listen ?? []).flatMap((a) => ['--listen', a]),
+    ],
+    {
+      ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
+      ...(options.client !== undefined ? { settings: { clientNode: options.client } } : {}),
+    },
+  )
+}

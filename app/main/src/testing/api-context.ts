@@ -1,0 +1,55 @@
+// An ApiContext without network roles, on a real job store and upload folder: what the API's
+// tests and its benchmark serve. Jobs cannot be submitted (no client role); the rest is real.
+
+import { join } from 'node:path'
+import { DEFAULT_JOB_LIMITS } from '../jobs/limits.ts'
+import type { ApiContext } from '../api/context.ts'
+import { EventHub } from '../daemon/event-hub.ts'
+import { UploadStore, type UploadLimits } from '../daemon/uploads.ts'
+import type { PluginHost } from '../plugins/index.ts'
+import { JobStore } from '../store/index.ts'
+import { MemoryStorage } from './memory-storage.ts'
+
+export interface TestApiContext extends ApiContext {
+  readonly store: JobStore
+  readonly events: EventHub
+  readonly uploads: UploadStore
+}
+
+export function testApiContext(
+  dir: string,
+  options: { token: string; uploadLimit?: number; allowedOrigins?: readonly string[] },
+): TestApiContext {
+  const limit = options.uploadLimit ?? 1 << 20
+  const limits: UploadLimits = {
+    program: limit,
+    input: limit,
+    receipt: limit,
+    journal: limit,
+    plugin: limit,
+  }
+  return {
+    token: options.token,
+    store: JobStore.open(join(dir, 'jobs.sqlite')),
+    events: new EventHub(),
+    uploads: new UploadStore(join(dir, 'uploads'), limits),
+    storage: new MemoryStorage(),
+    limits: DEFAULT_JOB_LIMITS,
+    prover: () => Promise.reject(new Error('no prover plugin in this context')),
+    host: { list: () => [] } as unknown as PluginHost,
+    allowedOrigins: options.allowedOrigins ?? [],
+    info: async () => ({
+      version: 'test',
+      peerId: '12D3KooWtest',
+      roles: ['bootstrap'],
+      addresses: [],
+      startedAt: 0,
+      home: dir,
+      capabilities: null,
+      limits: { maxProgramBytes: limit, maxInputBytes: limit, minPo2: 14, maxPo2: 22 },
+    }),
+    network: () => ({ peerId: '12D3KooWtest', addresses: [], connections: [], topics: [] }),
+    readSettings: async () => ({}),
+    writeSettings: async () => {},
+  }
+}
