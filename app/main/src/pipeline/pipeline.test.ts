@@ -10,7 +10,7 @@ import {
   type ProverSettings,
 } from './market.ts'
 import { ProveStage } from './prove-stage.ts'
-import { ProverAgent } from './prover-agent.ts'
+import { IDLE_JOB_MS, ProverAgent } from './prover-agent.ts'
 import { seededRandom, simulate } from './simulator.ts'
 
 const need: NeedTerms = {
@@ -390,6 +390,42 @@ describe('prover agent: a freed slot picks from the latest bit field', () => {
       agent.refill(need.jobId, () => 0),
       [],
       'nothing left in that bit field',
+    )
+  })
+})
+
+describe('prover agent: a job whose client went quiet frees its slot', () => {
+  test('a dealt job holding nothing, with no bit field for IDLE_JOB_MS, lets the next need get an offer', () => {
+    const agent = new ProverAgent({ ...settings, maxConcurrentJobs: 1 })
+    agent.need('client', need, 0)
+    agent.offerAnswered(need.jobId, true, 1)
+    const other = { ...need, jobId: 'f'.repeat(64) }
+    assert.ok(
+      agent.need('client', other, 2).every((c) => c.type !== 'send-offer'),
+      'no slot while the first job runs',
+    )
+    // Its client proved it elsewhere (or finished) and stopped sending bit fields.
+    assert.deepEqual(agent.tick(IDLE_JOB_MS), [], 'not quiet long enough')
+    const freed = agent.tick(1 + IDLE_JOB_MS)
+    assert.match((freed[0] as { message: string }).message, /job slot freed/)
+    const offer = agent.need('client', { ...other, jobId: 'e'.repeat(64) }, 2 + IDLE_JOB_MS)
+    assert.equal(offer[0]?.type, 'send-offer')
+  })
+
+  test('a job with a segment in hand keeps its slot however quiet its client is', () => {
+    const agent = new ProverAgent({ ...settings, maxConcurrentJobs: 1 })
+    agent.need('client', need, 0)
+    agent.offerAnswered(need.jobId, true, 1)
+    agent.bitfield('client', need.jobId, { indexes: [0], endgame: false }, 2, () => 0)
+    agent.claimAnswered(need.jobId, 0, true)
+    assert.deepEqual(
+      agent.tick(2 + 10 * IDLE_JOB_MS).filter((c) => c.type === 'log'),
+      [],
+    )
+    assert.ok(
+      agent
+        .need('client', { ...need, jobId: 'e'.repeat(64) }, 3)
+        .every((c) => c.type !== 'send-offer'),
     )
   })
 })

@@ -108,6 +108,9 @@ export interface AgentStats {
   readonly claimsRefused: number
 }
 
+/** Silence from a job's client after which a prover holding nothing of it frees its job slot. */
+export const IDLE_JOB_MS = 30_000
+
 export class ProverAgent {
   readonly settings: ProverSettings
   private readonly jobs = new Map<string, AgentJob>()
@@ -346,10 +349,30 @@ export class ProverAgent {
     return true
   }
 
-  /** Jobs whose client went silent past the deadline are dropped, freeing their slots. */
+  /**
+   * Jobs whose client went silent past the deadline are dropped, freeing their slots. A dealt job
+   * with nothing in hand whose client has sent no bit field for `IDLE_JOB_MS` frees its slot too:
+   * a client stops sending bit fields when its job ends (done, failed), and says nothing else. A
+   * later bit field brings the job back while its deadline is ahead (see `dealt`).
+   */
   tick(now: number): AgentCommand[] {
     const commands: AgentCommand[] = []
     for (const job of this.jobs.values()) {
+      if (
+        job.state === 'dealt' &&
+        job.active.size === 0 &&
+        now - job.lastBitfieldAt >= IDLE_JOB_MS &&
+        now < job.need.deadline
+      ) {
+        job.state = 'finished'
+        commands.push({
+          type: 'log',
+          level: 'info',
+          jobId: job.jobId,
+          message: `no bit field from the client for ${IDLE_JOB_MS / 1000} s and nothing in hand: job slot freed`,
+        })
+        continue
+      }
       if (job.state !== 'finished' && now >= job.need.deadline) {
         for (const key of job.active) this.release(job, key)
         job.state = 'finished'

@@ -238,8 +238,9 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (TERMINAL_STATUSES.includes(job.status)) {
         throw new HttpError(409, 'JOB_FINISHED', `job ${id} is already ${job.status}`)
       }
-      await ctx.client.cancel(id)
-      return jobSummary(ctx.store, jobOf(ctx, id))
+      // The client's answer is the job's status from now on, even before every write has landed.
+      const status = await ctx.client.cancel(id)
+      return { ...jobSummary(ctx.store, jobOf(ctx, id)), status }
     },
   )
 
