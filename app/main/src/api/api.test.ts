@@ -335,6 +335,28 @@ describe('jobs and their events', () => {
     assert.deepEqual([...first, ...resumed], sent, 'every event once, in order')
   })
 
+  test('a client that does not read is dropped (4008, saying where to resume), the node is not slowed', async () => {
+    const job = store.createJob(newJob('slow', 1), newSegments('slow', 1))
+    const url = `${server.url.replace('http', 'ws')}${API_PREFIX}/jobs/${job.jobId}/stream`
+    const socket = new WebSocket(url, [WS_PROTOCOL, WS_TOKEN_PREFIX + TOKEN])
+    await new Promise((resolve) => socket.once('open', resolve))
+    // Stop reading at the TCP level: the node's send buffer fills.
+    ;(socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause()
+    await new Promise((r) => setTimeout(r, 50))
+    const padding = 'x'.repeat(1024)
+    for (let i = 0; i < 20_000; i++) {
+      hub.publish({ id: 1_000_000 + i, jobId: job.jobId, at: 0, type: 'claim', data: { padding } })
+    }
+    assert.equal(hub.subscribers(job.jobId), 0, 'the slow stream was let go')
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    )
+    ;(socket as unknown as { _socket: { resume(): void } })._socket.resume()
+    const { code, reason } = await closed
+    assert.equal(code, 4008)
+    assert.match(reason, /too slow: reconnect with after=\d+/)
+  })
+
   test('the event page and the stream agree', async () => {
     const job = store.createJob(newJob('page-events', 1), newSegments('page-events', 1))
     for (let i = 0; i < 3; i++) emit(job.jobId, 'claim', { index: i })
