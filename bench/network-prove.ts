@@ -8,13 +8,12 @@
 // On a 2-core machine every prover process shares the same two cores, so 2 provers cannot be
 // faster than 1 here: the figure shows the cost of coordination, not the speed-up of more machines.
 
-import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { Readable } from 'node:stream'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { openCore, REPO_ROOT } from '../app/main/src/core.ts'
+import { uploadFile } from '@wholesum/api-client/node'
 import { DaemonDevnet } from '../app/main/src/devnet/daemon-devnet.ts'
 import { follow } from '../app/main/src/cli/follow.ts'
 import { proveLocally } from '../app/main/src/jobs/local-prove.ts'
@@ -57,12 +56,10 @@ try {
       logLevel: 'warn',
     })
     try {
-      const upload = (kind: 'program' | 'input', path: string) =>
-        net.api.upload(kind, Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>)
       const started = performance.now()
       const job = await net.api.submit({
-        program: { upload: (await upload('program', program)).id },
-        input: { upload: (await upload('input', input)).id },
+        program: { upload: (await uploadFile(net.api, 'program', program)).id },
+        input: { upload: (await uploadFile(net.api, 'input', input)).id },
         po2,
         pricePerSegment: '100',
         maxProvers: n,

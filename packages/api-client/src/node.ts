@@ -1,8 +1,11 @@
 // Finding a running daemon from Node: its data dir holds the API's address and the token.
 
+import { createReadStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { Readable } from 'node:stream'
 import { join } from 'node:path'
 import { ApiClient } from './client.ts'
+import type { Upload, UploadKind } from './schemas.ts'
 
 /** Written by the daemon when its API listens; removed when it stops. */
 export const API_FILE = 'api.json'
@@ -48,4 +51,18 @@ export async function connect(home: string): Promise<ApiClient> {
   const endpoint = await readEndpoint(home)
   const token = (await readFile(join(home, TOKEN_FILE), 'utf8')).trim()
   return new ApiClient({ baseUrl: endpoint.url, token })
+}
+
+/** Streams a file on disk to the daemon as an upload of `kind`. */
+export function uploadFile(
+  api: ApiClient,
+  kind: UploadKind,
+  path: string,
+  signal?: AbortSignal,
+): Promise<Upload> {
+  return api.upload(
+    kind,
+    Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>,
+    signal,
+  )
 }

@@ -2,15 +2,15 @@
 // sample guest submitted through the client's local API, as `wholesum submit` would, with a live
 // segment map; the client daemon verifies every segment receipt and the final receipt.
 
-import { createReadStream } from 'node:fs'
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { Readable } from 'node:stream'
 import { DEFAULT_JOB_LIMITS } from '../jobs/limits.ts'
 import { amount, choice, existingFile, integer, parseCommand, UsageError } from './args.ts'
 import type { CommandRun } from './commands.ts'
 import { follow, writeOutputs } from './follow.ts'
 import { jobView } from './job-view.ts'
+import { onInterrupt } from './interrupt.ts'
+import { uploadFile } from '@wholesum/api-client/node'
 
 /** Marks a folder as a devnet's output, so a later run may replace it and nothing else. */
 const MARKER = '.wholesum-devnet'
@@ -89,10 +89,7 @@ export const devnet: CommandRun = async (argv) => {
   })
   const provers = Array.from({ length: count }, () => ({}) as { fault?: typeof liar })
   if (liar !== undefined) provers.push({ fault: liar })
-  const abort = new AbortController()
-  const onSignal = (): void => abort.abort()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const interrupt = onInterrupt()
   try {
     view.line(
       `starting daemons on loopback: a bootstrap node, ${provers.length} prover(s), a client`,
@@ -102,18 +99,16 @@ export const devnet: CommandRun = async (argv) => {
     for (const p of net.provers) view.line(`${p.name} ${p.peerId}`)
     view.line(`client ${net.client.peerId}, API ${net.api.baseUrl}`)
     const api = net.api
-    const upload = (kind: 'program' | 'input', path: string) =>
-      api.upload(kind, Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>)
     const job = await api.submit({
-      program: { upload: (await upload('program', program)).id },
-      input: { upload: (await upload('input', input)).id },
+      program: { upload: (await uploadFile(api, 'program', program)).id },
+      input: { upload: (await uploadFile(api, 'input', input)).id },
       po2,
       pricePerSegment: price,
       deadlineS: timeoutS,
       maxProvers: provers.length,
     })
     view.line(`submitted job ${job.jobId} through the client's API`)
-    const ended = await follow(api, job.jobId, (event) => view.onEvent(event), abort.signal)
+    const ended = await follow(api, job.jobId, (event) => view.onEvent(event), interrupt.signal)
     view.stop()
     if (ended.status !== 'done') {
       process.stderr.write(
@@ -162,15 +157,14 @@ export const devnet: CommandRun = async (argv) => {
     }
     return 0
   } catch (err) {
-    if (abort.signal.aborted) {
+    if (interrupt.signal.aborted) {
       process.stderr.write(`devnet stopped; its homes and node logs are in ${out}\n`)
       return 130
     }
     throw err
   } finally {
     view.stop()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    interrupt.done()
     await net?.stop()
   }
 }

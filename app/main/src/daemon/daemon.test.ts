@@ -5,13 +5,12 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { createReadStream } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import type { ApiClient, JobEvent } from '@wholesum/api-client'
+import { uploadFile } from '@wholesum/api-client/node'
 import { REPO_ROOT } from '../core.ts'
 import { DaemonDevnet } from '../devnet/daemon-devnet.ts'
 import { JobStore } from '../store/index.ts'
@@ -41,11 +40,9 @@ async function wholesum(
 }
 
 async function submitHello(api: ApiClient): Promise<string> {
-  const upload = (kind: 'program' | 'input', path: string) =>
-    api.upload(kind, Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>)
   const job = await api.submit({
-    program: { upload: (await upload('program', hello)).id },
-    input: { upload: (await upload('input', helloInput)).id },
+    program: { upload: (await uploadFile(api, 'program', hello)).id },
+    input: { upload: (await uploadFile(api, 'input', helloInput)).id },
     po2: 16,
     maxProvers: 1,
   })

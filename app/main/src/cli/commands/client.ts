@@ -1,14 +1,13 @@
 // The CLI as a client of this home's daemon: submit, jobs, job, watch, cancel, receipt. Nothing
 // here loads the core: every answer comes over the local API.
 
-import { createReadStream } from 'node:fs'
 import { resolve } from 'node:path'
-import { Readable } from 'node:stream'
 import { ApiClient, JOB_STATUSES, type JobDetail, type JobSummary } from '@wholesum/api-client'
-import { connect } from '@wholesum/api-client/node'
+import { connect, uploadFile } from '@wholesum/api-client/node'
 import { amount, choice, existingFile, integer, need, parseCommand, UsageError } from '../args.ts'
 import type { CommandContext, CommandRun } from '../commands.ts'
 import { follow, writeOutputs } from '../follow.ts'
+import { onInterrupt } from '../interrupt.ts'
 import { jobView } from '../job-view.ts'
 
 const JOB_ID = /^[0-9a-f]{64}$/
@@ -34,27 +33,8 @@ export async function resolveJobId(api: ApiClient, text: string | undefined): Pr
   return matches[0]!
 }
 
-function upload(api: ApiClient, kind: 'program' | 'input', path: string) {
-  return api.upload(kind, Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>)
-}
-
 function defaultOut(jobId: string): string {
   return resolve(`wholesum-${jobId.slice(0, 12)}`)
-}
-
-/** Stops following on Ctrl-C or SIGTERM; the job itself goes on in the daemon. */
-function interruptible(): { signal: AbortSignal; done(): void } {
-  const abort = new AbortController()
-  const onSignal = (): void => abort.abort()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  return {
-    signal: abort.signal,
-    done() {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-    },
-  }
 }
 
 async function followWithView(
@@ -66,7 +46,8 @@ async function followWithView(
     plain: json || !process.stderr.isTTY,
     ...(process.stderr.columns !== undefined ? { columns: process.stderr.columns } : {}),
   })
-  const stop = interruptible()
+  // Ctrl-C stops following only; the job goes on in the daemon.
+  const stop = onInterrupt()
   try {
     return await follow(
       api,
@@ -127,8 +108,8 @@ export const submit: CommandRun = async (argv, context) => {
       : undefined
   const json = values.json === true
   const [programUpload, inputUpload] = [
-    await upload(api, 'program', program),
-    await upload(api, 'input', input),
+    await uploadFile(api, 'program', program),
+    await uploadFile(api, 'input', input),
   ]
   const job = await api.submit({
     program: { upload: programUpload.id },

@@ -5,6 +5,7 @@ import { DEFAULT_JOB_LIMITS, DEFAULT_PO2 } from '../../jobs/limits.ts'
 import { proveLocally } from '../../jobs/local-prove.ts'
 import { existingFile, integer, need, parseCommand, UsageError } from '../args.ts'
 import type { CommandRun } from '../commands.ts'
+import { onInterrupt } from '../interrupt.ts'
 import { plainProgress, ttyProgress } from '../progress.ts'
 import { withCore } from './open.ts'
 
@@ -40,17 +41,14 @@ export const prove: CommandRun = async (argv, context) => {
         : plainProgress((line) => process.stderr.write(line + '\n'))
     const prover = await core.prover()
     // SIGTERM or Ctrl-C stops the worker too, instead of leaving it writing into the job folder.
-    const abort = new AbortController()
-    const onSignal = (): void => abort.abort()
-    process.once('SIGTERM', onSignal)
-    process.once('SIGINT', onSignal)
+    const interrupt = onInterrupt()
     try {
       const result = await proveLocally(prover, {
         program,
         input,
         outDir,
         po2,
-        signal: abort.signal,
+        signal: interrupt.signal,
         ...(values['image-id'] !== undefined ? { expectedImageId: values['image-id'] } : {}),
         keepSegments: values['keep-segments'] === true,
         onEvent: (event) => view.onEvent(event),
@@ -78,15 +76,14 @@ export const prove: CommandRun = async (argv, context) => {
       }
       return 0
     } catch (err) {
-      if (abort.signal.aborted) {
+      if (interrupt.signal.aborted) {
         process.stderr.write(`wholesum prove: stopped; what was written so far is in ${outDir}\n`)
         return 130
       }
       throw err
     } finally {
       view.stop()
-      process.off('SIGTERM', onSignal)
-      process.off('SIGINT', onSignal)
+      interrupt.done()
     }
   })
 }
