@@ -10,7 +10,7 @@ if [ -z "${WHOLESUM_CONTAINER_SOCKET:-}" ] && ping /var/run/docker.sock; then ec
 
 ensure_debian_packages podman runc curl
 # crun fails on this machine's cgroup setup and the default ulimits are refused: use runc and
-# no default ulimits (see ../shared/DESIGN.md). Kept in our own file, not /etc.
+# no default ulimits (both verified on these machines). Kept in our own file, not /etc.
 export CONTAINERS_CONF="$WHOLESUM_CACHE/containers.conf"
 mkdir -p "$WHOLESUM_CACHE" "$(dirname "$SOCK")"
 cat > "$CONTAINERS_CONF" <<'CONF'
