@@ -224,7 +224,8 @@ describe('FilecoinStore against a FAKE Lighthouse', () => {
     const started = performance.now()
     await assert.rejects(() => store.put(bytes), TimeoutError)
     const took = performance.now() - started
-    assert.ok(took >= 450 && took < 2500, `${took} ms`)
+    // The upper bound only says the put did not wait for anything longer than its own timeout.
+    assert.ok(took >= 450 && took < 10_000, `${took} ms`)
   })
 
   test('a gateway that stalls mid-body ends get with TimeoutError and yields nothing', async (t) => {

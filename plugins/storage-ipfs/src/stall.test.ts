@@ -58,25 +58,37 @@ async function assertNothingPinned(node: IpfsNode): Promise<void> {
   }
 }
 
+/**
+ * What a transfer that failed reports: the error, and how long the getter waited after the last
+ * data arrived (the idle timeout counts from there, not from the signal: data in flight when the
+ * peer stopped still arrives, and a loaded machine may take seconds to drain it).
+ */
+interface Failure {
+  readonly err: unknown
+  readonly idleMs: number
+}
+
 /** Reads `cid` through `store.get`, calling `at` once when `after` bytes have arrived. */
 async function getUntil(
   store: IpfsStore,
   cid: string,
   after: number,
   at: () => void,
-): Promise<{ err: unknown; received: number; afterSignal: number }> {
+): Promise<Failure & { received: number }> {
   let received = 0
-  let signalled = 0
+  let signalled = false
+  let lastData = performance.now()
   try {
     for await (const chunk of store.get(cid)) {
       received += chunk.byteLength
-      if (signalled === 0 && received >= after) {
-        signalled = performance.now()
+      lastData = performance.now()
+      if (!signalled && received >= after) {
+        signalled = true
         at()
       }
     }
   } catch (err) {
-    return { err, received, afterSignal: performance.now() - signalled }
+    return { err, received, idleMs: performance.now() - lastData }
   }
   throw new Error(`the get completed (${received} bytes) although the peer stopped`)
 }
@@ -88,31 +100,36 @@ async function pinUntil(
   cid: string,
   after: number,
   at: () => void,
-): Promise<{ err: unknown; afterSignal: number }> {
-  let signalled = 0
+): Promise<Failure> {
+  let signalled = false
+  let stored = 0
+  let lastData = performance.now()
   const watch = setInterval(() => {
-    if (signalled === 0 && node.usage().usedBytes >= after) {
-      signalled = performance.now()
+    const used = node.usage().usedBytes
+    if (used !== stored) [stored, lastData] = [used, performance.now()]
+    if (!signalled && used >= after) {
+      signalled = true
       at()
     }
   }, 2)
   try {
     await store.pin(cid)
   } catch (err) {
-    return { err, afterSignal: performance.now() - signalled }
+    return { err, idleMs: performance.now() - lastData }
   } finally {
     clearInterval(watch)
   }
   throw new Error('the pin completed although the peer stopped')
 }
 
-function assertTimedOutAfterIdle(err: unknown, afterSignal: number): void {
+function assertTimedOutAfterIdle({ err, idleMs }: Failure): void {
   assert.ok(err instanceof TimeoutError, String(err))
-  console.log(`failed ${afterSignal.toFixed(0)} ms after the peer stopped: ${err.message}`)
-  // Data already in flight when the peer stopped still arrives and resets the deadline.
+  console.log(`failed ${idleMs.toFixed(0)} ms after the last data: ${err.message}`)
+  // At least the idle timeout since the last data; the upper bound only says it did not hang
+  // (timer and event-loop lag on a loaded 2-core machine stay well under it).
   assert.ok(
-    afterSignal >= TIMEOUT_MS * 0.9 && afterSignal < TIMEOUT_MS + 4_000,
-    `failed ${afterSignal.toFixed(0)} ms after the peer stopped`,
+    idleMs >= TIMEOUT_MS * 0.9 && idleMs < TIMEOUT_MS + 10_000,
+    `failed ${idleMs.toFixed(0)} ms after the last data`,
   )
 }
 
@@ -136,10 +153,9 @@ describe('a peer process that is paused (SIGSTOP) mid-transfer', () => {
       try {
         await b.dial(peer.address)
         const store = new IpfsStore(b, { timeoutMs: TIMEOUT_MS })
-        const { err, received, afterSignal } = await getUntil(store, peer.cid, 4 * MiB, () =>
-          peer.child.kill('SIGSTOP'),
-        )
-        assertTimedOutAfterIdle(err, afterSignal)
+        const failure = await getUntil(store, peer.cid, 4 * MiB, () => peer.child.kill('SIGSTOP'))
+        const { err, received } = failure
+        assertTimedOutAfterIdle(failure)
         assert.ok(received < SIZE, `${received} bytes`)
         assert.match(
           (err as Error).message,
@@ -162,10 +178,11 @@ describe('a peer process that is paused (SIGSTOP) mid-transfer', () => {
       try {
         await b.dial(peer.address)
         const store = new IpfsStore(b, { timeoutMs: TIMEOUT_MS })
-        const { err, afterSignal } = await pinUntil(b, store, peer.cid, 4 * MiB, () =>
+        const failure = await pinUntil(b, store, peer.cid, 4 * MiB, () =>
           peer.child.kill('SIGSTOP'),
         )
-        assertTimedOutAfterIdle(err, afterSignal)
+        const { err } = failure
+        assertTimedOutAfterIdle(failure)
         assert.match((err as Error).message, /^pin Qm\w+: no data within 1000 ms after \d+ blocks/)
         await assertNothingPinned(b)
         const kept = b.usage()
@@ -202,11 +219,12 @@ describe('a peer process that is killed mid-transfer', () => {
         try {
           await b.dial(peer.address)
           const store = new IpfsStore(b, { timeoutMs: TIMEOUT_MS })
-          const { err, afterSignal } =
+          const failure =
             call === 'get'
               ? await getUntil(store, peer.cid, 4 * MiB, peer.kill)
               : await pinUntil(b, store, peer.cid, 4 * MiB, peer.kill)
-          assertTimedOutAfterIdle(err, afterSignal)
+          const { err } = failure
+          assertTimedOutAfterIdle(failure)
           assert.match(
             (err as Error).message,
             /; peer 12D3\w+ disconnected during the transfer; 0 peer\(s\) connected now$/,
@@ -293,10 +311,9 @@ describe('a request abandoned while the block was on its way', () => {
         await assert.rejects(collect(store.get(cid, { signal: AbortSignal.timeout(100) })))
         await delay(600) // the block arrives now, and B drops it: nobody wants it any more
         const started = performance.now()
+        // Without the re-want this get ends in TimeoutError (8 s with no data): succeeding is the proof.
         assert.equal(sha256(await collect(store.get(cid))), sha256(bytes))
-        const took = performance.now() - started
-        console.log(`second request answered after ${took.toFixed(0)} ms`)
-        assert.ok(took < 6_000, `${took.toFixed(0)} ms`)
+        console.log(`second request answered after ${(performance.now() - started).toFixed(0)} ms`)
       } finally {
         await b.stop()
         await a.stop()

@@ -133,7 +133,8 @@ describe('SwarmStore without a reachable Bee node', () => {
         const started = performance.now()
         await assert.rejects(call, TimeoutError)
         const took = performance.now() - started
-        assert.ok(took >= 250 && took < 2000, `gave up after ${took.toFixed(0)} ms`)
+        // Under 4.5 s: the call's own 300 ms, not the store's 5 s.
+        assert.ok(took >= 250 && took < 4500, `gave up after ${took.toFixed(0)} ms`)
       }
     } finally {
       await hung.close()

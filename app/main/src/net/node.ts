@@ -5,7 +5,6 @@
 import { join } from 'node:path'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
-import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { kadDHT, removePublicAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping, type Ping } from '@libp2p/ping'
@@ -14,6 +13,7 @@ import type { Ed25519PrivateKey, Libp2p } from '@libp2p/interface'
 import { IpfsStore, startIpfsNode, type IpfsNode } from '@wholesum/storage-ipfs'
 import { TOPICS } from '../protocol/messages.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
+import { GRAYLIST_THRESHOLD, TOPIC_SCORE } from './peer-score.ts'
 
 export interface NetworkSettings {
   /** Listen multiaddrs; loopback by default (the embedded store refuses anything else). */
@@ -47,22 +47,6 @@ export interface NetworkNode {
   addresses(): string[]
   stop(): Promise<void>
 }
-
-/**
- * Gossipsub scores our topics on one thing only: invalid messages (those our topic validator
- * rejects). One costs -100, below the graylist threshold (-80), so the sender's RPCs are ignored
- * until the counter decays (halving every second: about 4 s for one, longer for a habit). The
- * mesh-delivery terms stay off: a devnet's topics are too quiet for delivery rates to mean much.
- */
-const TOPIC_SCORE = createTopicScoreParams({
-  topicWeight: 1,
-  timeInMeshWeight: 0,
-  firstMessageDeliveriesWeight: 0,
-  meshMessageDeliveriesWeight: 0,
-  meshFailurePenaltyWeight: 0,
-  invalidMessageDeliveriesWeight: -100,
-  invalidMessageDeliveriesDecay: 0.5,
-})
 
 /**
  * Scores a topic joined after start (a job's own topic) like the fixed ones. js-libp2p gossipsub
@@ -101,6 +85,7 @@ export async function startNetworkNode(
       scoreParams: {
         topics: { [TOPICS.need]: TOPIC_SCORE },
       },
+      scoreThresholds: { graylistThreshold: GRAYLIST_THRESHOLD },
     }),
     ...(settings.dht !== false
       ? {
