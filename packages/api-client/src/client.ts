@@ -18,7 +18,9 @@ import {
   type PluginList,
   type Settings,
   type SettingsWritten,
+  type StorageState,
   type StreamFrame,
+  type SweepResult,
   type SubmitJob,
   type JobSummary,
   type Upload,
@@ -143,6 +145,15 @@ export class ApiClient {
 
   network(signal?: AbortSignal): Promise<NetworkState> {
     return this.json('GET', '/network', undefined, signal)
+  }
+
+  storage(signal?: AbortSignal): Promise<StorageState> {
+    return this.json('GET', '/storage', undefined, signal)
+  }
+
+  /** Runs storage housekeeping now: releases what retention lets go of, then collects. */
+  sweepStorage(signal?: AbortSignal): Promise<SweepResult> {
+    return this.json('POST', '/storage/sweep', undefined, signal)
   }
 
   settings(signal?: AbortSignal): Promise<Settings> {

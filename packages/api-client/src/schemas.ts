@@ -297,6 +297,41 @@ export const NetworkState = Type.Object(
 )
 export type NetworkState = Static<typeof NetworkState>
 
+/** The node's storage: what its embedded store holds, what jobs pin, how long they keep it. */
+export const StorageState = Type.Object(
+  {
+    /** Bytes and blocks in the embedded store; null for a storage plugin that cannot say. */
+    usedBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+    blocks: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+    quotaBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+    /** Pins held for jobs, by class (`work`: program, input, segments, manifest; `output`). */
+    held: Type.Object({ work: Type.Integer({ minimum: 0 }), output: Type.Integer({ minimum: 0 }) }),
+    retention: Type.Object({
+      workHours: Type.Number({ minimum: 0 }),
+      /** null: outputs are kept for good. */
+      outputsDays: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+    }),
+    /** When the next held pin falls due (ms since the epoch), if any will. */
+    nextReleaseAt: Type.Union([Type.Integer(), Type.Null()]),
+  },
+  { $id: 'StorageState' },
+)
+export type StorageState = Static<typeof StorageState>
+
+/** What one housekeeping pass did. */
+export const SweepResult = Type.Object(
+  {
+    jobs: Type.Integer({ minimum: 0 }),
+    released: Type.Integer({ minimum: 0 }),
+    unpinned: Type.Integer({ minimum: 0 }),
+    freedBytes: Type.Integer({ minimum: 0 }),
+    freedBlocks: Type.Integer({ minimum: 0 }),
+    nextReleaseAt: Type.Union([Type.Integer(), Type.Null()]),
+  },
+  { $id: 'SweepResult' },
+)
+export type SweepResult = Static<typeof SweepResult>
+
 /** The settings the API may read and change; the rest of settings.json is left as it is. */
 export const Settings = Type.Object(
   {
@@ -329,6 +364,28 @@ export const Settings = Type.Object(
           listen: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 16 })),
           bootstrap: Type.Optional(Type.Array(Type.String({ maxLength: 512 }), { maxItems: 64 })),
           mdns: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    storage: Type.Optional(
+      Type.Object(
+        {
+          /** Limit on the embedded IPFS store's block bytes (a write past it collects first). */
+          quotaBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+          retention: Type.Optional(
+            Type.Object(
+              {
+                /** Hours a finished job's work (program, input, segments, manifest) is kept; default 1. */
+                workHours: Type.Optional(Type.Number({ minimum: 0, maximum: 87_600 })),
+                /** Days a finished job's outputs are kept; null (the default) keeps them. */
+                outputsDays: Type.Optional(
+                  Type.Union([Type.Number({ minimum: 0, maximum: 36_500 }), Type.Null()]),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -22,6 +22,7 @@ import type { JobStore } from '../store/index.ts'
 import type { EventHub } from '../daemon/event-hub.ts'
 import type { UploadStore } from '../daemon/uploads.ts'
 import { testApiContext } from '../testing/api-context.ts'
+import type { MemoryStorage } from '../testing/memory-storage.ts'
 import { newJob, newSegments } from '../store/testing/fixtures.ts'
 import { startApi, type ApiServer } from './server.ts'
 import { jobEvent } from './views.ts'
@@ -33,6 +34,7 @@ let dir: string
 let store: JobStore
 let hub: EventHub
 let uploads: UploadStore
+let storage: MemoryStorage
 let server: ApiServer
 let api: ApiClient
 
@@ -43,7 +45,7 @@ before(async () => {
     uploadLimit: PROGRAM_LIMIT,
     allowedOrigins: ['http://localhost:5173'],
   })
-  ;({ store, events: hub, uploads } = ctx)
+  ;({ store, events: hub, uploads, storage } = ctx)
   server = await startApi(ctx, 0)
   api = new ApiClient({ baseUrl: server.url, token: TOKEN })
 })
@@ -369,5 +371,37 @@ describe('jobs and their events', () => {
       page.events,
     )
     assert.deepEqual(streamed.at(-1), { type: 'end', status: 'failed' })
+  })
+})
+
+describe('storage', () => {
+  test("an output is served until retention releases it, then 410; the node's storage says so", async () => {
+    const job = store.createJob(newJob('kept', 1, { status: 'proving' }), newSegments('kept', 1))
+    const receipt = await storage.put(new TextEncoder().encode('a receipt'), { pin: true })
+    store.updateJob(job.jobId, { receiptCid: receipt })
+    store.recordPins(job.jobId, 'output', [receipt])
+    assert.deepEqual((await api.storage()).held, { work: 0, output: 1 })
+    assert.equal((await api.sweepStorage()).released, 0, 'a running job keeps its pins')
+    assert.equal(new TextDecoder().decode(await api.output(job.jobId, 'receipt')), 'a receipt')
+
+    store.updateJob(job.jobId, { status: 'done' })
+    const swept = await api.sweepStorage()
+    assert.deepEqual([swept.released, swept.unpinned], [1, 1])
+    assert.equal(
+      await storage.has(receipt),
+      true,
+      'unpinned, not deleted: the memory store has no gc',
+    )
+    assert.equal((await storage.stat(receipt)).pinned, false)
+    const gone = await call('GET', `/jobs/${job.jobId}/outputs/receipt`)
+    assert.equal(gone.status, 410)
+    assert.equal(gone.body.error?.code, 'RELEASED')
+    assert.match(gone.body.error!.message, /released by the storage retention at 20\d\d-/)
+    assert.deepEqual((await api.storage()).held, { work: 0, output: 0 })
+  })
+
+  test('a sweep needs the token like everything else', async () => {
+    const answer = await call('POST', '/storage/sweep', { headers: { authorization: '' } })
+    assert.equal(answer.status, 401)
   })
 })

@@ -1,7 +1,13 @@
 // What the API server may use of the daemon: small interfaces, so routes read as the API and
 // tests can hand in a daemon without network roles.
 
-import type { NetworkState, NodeInfo, Settings } from '@wholesum/api-client'
+import type {
+  NetworkState,
+  NodeInfo,
+  Settings,
+  StorageState,
+  SweepResult,
+} from '@wholesum/api-client'
 import type { ProverPlugin, StoragePlugin } from '@wholesum/plugin-api'
 import type { ClientService } from '../net/client-service.ts'
 import type { PluginHost } from '../plugins/index.ts'
@@ -23,6 +29,11 @@ export interface ApiContext {
   prover(): Promise<ProverPlugin>
   readonly host: PluginHost
   network(): NetworkState
+  /** The node's storage and its housekeeping; absent where the daemon runs none. */
+  readonly housekeeping?: {
+    state(): StorageState
+    sweep(): Promise<SweepResult>
+  }
   readSettings(): Promise<Settings>
   writeSettings(settings: Settings): Promise<void>
   /** Origins other than the API's own that may call it. */

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -96,6 +97,8 @@ before(async () => {
     dir,
     provers: [{}],
     client: { offerWindowMs: 1000, claimTtlMs: 180_000 },
+    // Work goes as soon as a job ends; outputs stay (the default).
+    clientStorage: { retention: { workHours: 0 } },
   })
 })
 
@@ -141,6 +144,22 @@ describe('daemons on loopback, driven through the API and the CLI', () => {
     assert.equal(job.status, 'done')
     assert.equal(job.imageId, imageId)
     assert.equal(job.segmentStates[0].provedBy, net.provers[0]!.peerId)
+  })
+
+  test('once the job is done its work is released (retention 0 h) and its outputs stay', async () => {
+    // The client sweeps soon after a job ends; ask for a pass too, then look.
+    await net.api.sweepStorage()
+    const storage = await net.api.storage()
+    assert.equal(storage.held.work, 0, 'program, input, segment and manifest released')
+    assert.equal(storage.held.output, 5, 'receipt, journal, stdout, stderr, events')
+    assert.deepEqual(storage.retention, { workHours: 0, outputsDays: null })
+    assert.ok(storage.usedBytes !== null && storage.usedBytes > 0)
+    const receipt = await net.api.output(doneJob, 'receipt')
+    assert.ok(receipt.byteLength > 1000, 'the receipt is still served')
+    const folder = join(net.client.home, 'client', 'jobs', doneJob)
+    assert.equal(existsSync(join(folder, 'segments')), false, 'segment files deleted')
+    assert.equal(existsSync(join(folder, 'program.bin')), false)
+    assert.equal(existsSync(join(folder, 'events.jsonl')), true, 'what outputs came from stays')
   })
 
   test('the job is listed, shown by a prefix of its ID, and its events replay in order, resumable', async () => {

@@ -15,6 +15,8 @@ import { proverSettings, type ProverSettingsInput } from '../net/prover-settings
 import { Wire } from '../net/wire.ts'
 import { TOPICS } from '../protocol/messages.ts'
 import { JobStore } from '../store/index.ts'
+import { Housekeeper } from '../housekeeping/housekeeper.ts'
+import { parseStorageSettings, type StorageSettings } from '../housekeeping/settings.ts'
 import { EventHub } from './event-hub.ts'
 import { lockHome, type HomeLock } from './home-lock.ts'
 import { loadOrCreateToken } from './token.ts'
@@ -26,6 +28,8 @@ export interface DaemonOptions {
   readonly bootstrap: readonly string[]
   /** API port; 0 picks a free one. The one in use is written to `<home>/api.json`. */
   readonly apiPort: number
+  /** The embedded store's quota and the retention of finished jobs' pins (settings `storage`). */
+  readonly storage?: StorageSettings
   /** Test-only fault injection of a lying prover. */
   readonly fault?: ProverFault
   /** Client timings (tests shorten them). */
@@ -62,9 +66,15 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
   try {
     const token = await loadOrCreateToken(home)
     const settings = core.settings as ApiSettings
+    const storageSettings = options.storage ?? parseStorageSettings(settings.storage)
+    const clientDir = join(home, 'client')
+    const proverDir = join(home, 'work')
     const node: NetworkNode = await startNetworkNode(join(home, 'network'), {
       listen: options.listen,
       bootstrap: options.bootstrap,
+      ...(storageSettings.quotaBytes !== undefined
+        ? { quotaBytes: storageSettings.quotaBytes }
+        : {}),
     })
     undo.push(() => node.stop())
     const wire = new Wire(node, logger.forComponent('wire'))
@@ -73,6 +83,24 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
     const events = new EventHub()
     const roles = options.roles
     const startedAt = Date.now()
+
+    const housekeeper = new Housekeeper({
+      store,
+      storage: node.storage,
+      policy: storageSettings.retention,
+      logger: logger.forComponent('housekeeping'),
+      files: (jobId, role, released) => {
+        const dir = join(clientDir, 'jobs', jobId)
+        if (role === 'prover') return [join(proverDir, 'jobs', jobId)]
+        // A job no longer in the store: whichever of the two it was.
+        if (role === undefined) return [join(proverDir, 'jobs', jobId), dir]
+        return released === 'output'
+          ? [dir]
+          : ['segments', 'receipts', 'program.bin', 'input.bin'].map((f) => join(dir, f))
+      },
+    })
+    housekeeper.start()
+    undo.push(() => housekeeper.stop())
 
     if (roles.includes('bootstrap')) {
       // A bootstrap node relays needs, so they flow through it before peers meet directly.
@@ -91,7 +119,7 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
           await plugin.capabilities(),
         ),
         logger: logger.forComponent('prover'),
-        workDir: join(home, 'work'),
+        workDir: proverDir,
         ...(options.fault !== undefined ? { fault: options.fault } : {}),
         onEvent: (event) => logger.info(`prover ${event.type}`, { ...event }),
       })
@@ -105,10 +133,11 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
         storage: node.storage,
         prover: await core.prover(),
         logger: logger.forComponent('client'),
-        workDir: join(home, 'client'),
+        workDir: clientDir,
         store,
         ...options.client,
         onEvent: (event, id) => {
+          if (event.type === 'finished') housekeeper.wake()
           if (id === undefined) return
           const { type, jobId, ...data } = event as typeof event & Record<string, unknown>
           events.publish({
@@ -184,6 +213,28 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
               maxPo2: DEFAULT_JOB_LIMITS.maxPo2,
             },
           }
+        },
+        housekeeping: {
+          state: () => {
+            const usage = node.storage.usage()
+            const held = housekeeper.held()
+            const { workMs, outputsMs } = storageSettings.retention
+            return {
+              usedBytes: usage.usedBytes,
+              blocks: usage.blocks,
+              quotaBytes: usage.quotaBytes ?? null,
+              held: { work: held.work, output: held.output },
+              retention: {
+                workHours: workMs / 3_600_000,
+                outputsDays: outputsMs === undefined ? null : outputsMs / 86_400_000,
+              },
+              nextReleaseAt: held.nextAt ?? null,
+            }
+          },
+          sweep: async () => {
+            const { nextAt, ...report } = await housekeeper.sweep()
+            return { ...report, nextReleaseAt: nextAt ?? null }
+          },
         },
         network(): NetworkState {
           const libp2p = node.libp2p

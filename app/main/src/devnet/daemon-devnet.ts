@@ -25,6 +25,8 @@ export interface DaemonDevnetOptions {
     readonly claimTtlMs?: number
     readonly bitfieldIntervalMs?: number
   }
+  /** The client daemon's `storage` settings (quota, retention). */
+  readonly clientStorage?: Record<string, unknown>
   readonly logLevel?: string
 }
 
@@ -153,7 +155,10 @@ function spawnClient(
     ],
     {
       ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
-      ...(options.client !== undefined ? { settings: { clientNode: options.client } } : {}),
+      settings: {
+        ...(options.client !== undefined ? { clientNode: options.client } : {}),
+        ...(options.clientStorage !== undefined ? { storage: options.clientStorage } : {}),
+      },
     },
   )
 }

@@ -367,6 +367,7 @@ export class ClientService {
       nonce,
       extra: { plan: plan as unknown as JsonObject },
     })
+    this.options.store?.recordPins(jobId, 'work', [programCid, inputCid])
     const outcome = this.execute(plan, request.onEvent ?? (() => {}))
     // The caller may hold only the ID for now; the outcome is still awaited by someone or logged.
     outcome.catch(() => {})
@@ -431,16 +432,19 @@ export class ClientService {
         imageId: plan.imageId,
         po2: plan.po2,
         segments: await Promise.all(
-          execution.segments.map(async (s) => ({
-            cid: await putFile(storage, s.path, { signal: controller.signal }),
-            claimDigest: s.claimDigest,
-          })),
+          execution.segments.map(async (s) => {
+            const cid = await putFile(storage, s.path, { signal: controller.signal })
+            // Recorded as each lands, so a failed execution's segments are released too.
+            store?.recordPins(jobId, 'work', [cid])
+            return { cid, claimDigest: s.claimDigest }
+          }),
         ),
       }
       manifestCid = await storage.put(new TextEncoder().encode(JSON.stringify(manifest)), {
         pin: true,
         signal: controller.signal,
       })
+      store?.recordPins(jobId, 'work', [manifestCid])
       await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2))
       controller.signal.throwIfAborted()
       store?.recordExecution(
@@ -1019,12 +1023,22 @@ export class ClientService {
       events: await putFile(storage, join(job.dir, 'events.jsonl')),
       manifest: job.manifestCid,
     }
-    this.options.store?.updateJob(job.id, {
-      receiptCid: cids.receipt,
-      journalCid: cids.journal,
-      stdoutCid: cids.stdout,
-      stderrCid: cids.stderr,
-      logsCid: cids.events,
+    const store = this.options.store
+    store?.transaction(() => {
+      store.updateJob(job.id, {
+        receiptCid: cids.receipt,
+        journalCid: cids.journal,
+        stdoutCid: cids.stdout,
+        stderrCid: cids.stderr,
+        logsCid: cids.events,
+      })
+      store.recordPins(job.id, 'output', [
+        cids.receipt,
+        cids.journal,
+        cids.stdout,
+        cids.stderr,
+        cids.events,
+      ])
     })
     const now = this.clock()
     const strikes = new Map<string, number>()

@@ -30,6 +30,8 @@ export interface NetworkSettings {
   readonly maxConnections?: number
   /** Idle timeout of bitswap/network reads (ms). */
   readonly storageTimeoutMs?: number
+  /** Limit on the embedded store's block bytes (default: none). */
+  readonly quotaBytes?: number
 }
 
 export type NetworkServices = {
@@ -106,6 +108,7 @@ export async function startNetworkNode(
     services,
     peerDiscovery,
     connectionManager: { maxConnections: settings.maxConnections ?? 300 },
+    ...(settings.quotaBytes !== undefined ? { quotaBytes: settings.quotaBytes } : {}),
   })
   const libp2p = ipfs.helia.libp2p as unknown as Libp2p<NetworkServices>
   const storage = new IpfsStore(

@@ -516,6 +516,7 @@ export class ProverService {
       }
       if (this.options.fault === 'corrupt') deliver = await corruptCopy(deliver)
       const cid = await putFile(this.options.storage, deliver)
+      this.storeWork(() => this.options.store?.recordPins(jobId, 'work', [cid]))
       this.proveTimes.set(itemKey(jobId, proveItem(index)), result.proveMs)
       if (this.options.fault === undefined && result.proveMs > 0) {
         // A po2 segment is 2^po2 cycles of trace, whatever its user cycles: the proving cost.
@@ -641,6 +642,7 @@ export class ProverService {
       let deliver = joined.path
       if (this.options.fault === 'corrupt') deliver = await corruptCopy(deliver)
       const cid = await putFile(this.options.storage, deliver)
+      this.storeWork(() => this.options.store?.recordPins(jobId, 'work', [cid]))
       this.proveTimes.set(itemKey(jobId, item), this.clock() - started)
       this.run(this.agent.joined(jobId, round, index, cid))
     } catch (err) {

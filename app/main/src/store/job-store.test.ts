@@ -715,3 +715,76 @@ describe('transactions', () => {
     )
   })
 })
+
+describe('pins', () => {
+  const [p1, p2, out] = [cidOf('pin:1'), cidOf('pin:2'), cidOf('pin:out')]
+
+  test('recorded pins read back; a running job has no end, a finished one ends at its last update', () => {
+    const job = seed('a')
+    store.recordPins(job.jobId, 'work', [p1, p2], 10)
+    store.recordPins(job.jobId, 'output', [out], 11)
+    const pins = store.getPins(job.jobId)
+    assert.deepEqual(
+      pins.map((p) => p.pinnedAt),
+      [10, 10, 11],
+      'in the order pinned',
+    )
+    assert.deepEqual(
+      new Set(pins.map((p) => `${p.cid} ${p.class} ${p.releasedAt}`)),
+      new Set([`${p1} work undefined`, `${p2} work undefined`, `${out} output undefined`]),
+    )
+    assert.ok(store.heldPins(clock).every((p) => p.endedAt === undefined && p.role === 'client'))
+    clock = 6_000_000
+    store.updateJob(job.jobId, { status: 'done' })
+    assert.ok(store.heldPins(clock).every((p) => p.endedAt === 6_000_000))
+  })
+
+  test("a prover's unfinished job ends at its deadline once the deadline has passed", () => {
+    const job = store.createJob(
+      newJob('p', 1, { role: 'prover', clientPeer: alice, deadline: 7_000 }),
+    )
+    store.recordPins(job.jobId, 'work', [p1])
+    assert.equal(store.heldPins(6_999)[0]!.endedAt, undefined)
+    assert.equal(store.heldPins(7_000)[0]!.endedAt, 7_000)
+  })
+
+  test('a CID two jobs hold is freed only when the last one releases it', () => {
+    const a = seed('a')
+    const b = seed('b')
+    store.recordPins(a.jobId, 'work', [p1, p2])
+    store.recordPins(b.jobId, 'work', [p1])
+    assert.deepEqual(store.releasePins(a.jobId, [p1, p2]), [p2])
+    assert.deepEqual(store.releasePins(a.jobId, [p1, p2]), [], 'already released: nothing again')
+    assert.deepEqual(store.releasePins(b.jobId, [p1]), [p1])
+    assert.deepEqual(store.heldPins(clock), [])
+    assert.ok(store.getPins(a.jobId).every((p) => p.releasedAt === clock))
+  })
+
+  test('pinning a released CID again holds it again; a CID of both classes stays an output', () => {
+    const job = seed('a')
+    store.recordPins(job.jobId, 'output', [out])
+    store.recordPins(job.jobId, 'work', [out])
+    assert.equal(store.getPins(job.jobId)[0]!.class, 'output')
+    store.releasePins(job.jobId, [out])
+    store.recordPins(job.jobId, 'work', [out])
+    assert.equal(store.getPins(job.jobId)[0]!.releasedAt, undefined)
+  })
+
+  test('pins of a deleted job stay held until released, ending when they were pinned', () => {
+    const job = seed('a')
+    store.recordPins(job.jobId, 'work', [p1], 42)
+    store.deleteJob(job.jobId)
+    assert.deepEqual(
+      store.heldPins(clock).map((p) => [p.cid, p.endedAt, p.role]),
+      [[p1, 42, undefined]],
+    )
+  })
+
+  test('bad input is refused, naming the field; an unknown job is NotFoundError', () => {
+    const job = seed('a')
+    assert.throws(() => store.recordPins(job.jobId, 'cache' as 'work', [p1]), invalid(/pinClass/))
+    assert.throws(() => store.recordPins(job.jobId, 'work', ['']), invalid(/cids\[0\]/))
+    assert.throws(() => store.recordPins('f'.repeat(64), 'work', [p1]), NotFoundError)
+    assert.deepEqual(store.getPins(job.jobId), [], 'nothing half-recorded')
+  })
+})

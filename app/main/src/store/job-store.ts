@@ -9,6 +9,7 @@ import {
   DEAL_STATUSES,
   JOB_ROLES,
   JOB_STATUSES,
+  PIN_CLASSES,
   RECEIPT_KINDS,
   SEGMENT_STATUSES,
   TERMINAL_JOB_STATUSES,
@@ -17,6 +18,7 @@ import {
   type DealRecord,
   type EventQuery,
   type EventRecord,
+  type HeldPin,
   type JobFilter,
   type JobPatch,
   type JobRecord,
@@ -24,6 +26,8 @@ import {
   type NewJob,
   type NewReceipt,
   type NewSegment,
+  type PinClass,
+  type PinRecord,
   type ProvedDelivery,
   type ReceiptRecord,
   type SegmentPatch,
@@ -33,7 +37,17 @@ import {
   type WorkRecord,
   type WorkStage,
 } from './records.ts'
-import { toDeal, toEvent, toJob, toReceipt, toSegment, toWork, type Row } from './rows.ts'
+import {
+  toDeal,
+  toEvent,
+  toHeldPin,
+  toJob,
+  toPin,
+  toReceipt,
+  toSegment,
+  toWork,
+  type Row,
+} from './rows.ts'
 import { migrate } from './schema.ts'
 import * as check from './validate.ts'
 
@@ -847,6 +861,93 @@ export class JobStore implements Disposable {
       )
         .all(terminal)
         .map((row) => toWork(this.path, row)),
+    )
+  }
+
+  // ---- pins ----
+
+  /**
+   * Records that `cids` were pinned for a job, atomically. Pinning a CID again for the same job
+   * makes it held again; a CID recorded as both keeps the longer-lived class (`output`).
+   */
+  recordPins(jobId: string, pinClass: PinClass, cids: readonly string[], at?: number): void {
+    const id = check.hex(jobId, 'jobId')
+    const klass = check.oneOf(pinClass, PIN_CLASSES, 'pinClass')
+    const checked = cids.map((c, i) => check.cid(c, `cids[${i}]`))
+    const pinnedAt = at === undefined ? this.#clock() : check.time(at, 'at')
+    this.transaction(() =>
+      this.#guard('recording pins', () => {
+        this.#job(id)
+        const insert = this.#stmt(
+          `INSERT INTO pins (jobId, cid, class, pinnedAt) VALUES (?, ?, ?, ?)
+           ON CONFLICT (jobId, cid) DO UPDATE SET
+             releasedAt = NULL,
+             pinnedAt = excluded.pinnedAt,
+             class = CASE WHEN pins.class = 'output' THEN 'output' ELSE excluded.class END`,
+        )
+        for (const cid of checked) insert.run(id, cid, klass, pinnedAt)
+      }),
+    )
+  }
+
+  /** A job's pins, held and released, in the order they were pinned. */
+  getPins(jobId: string): PinRecord[] {
+    const id = check.hex(jobId, 'jobId')
+    return this.#guard('reading pins', () =>
+      this.#stmt('SELECT * FROM pins WHERE jobId = ? ORDER BY pinnedAt, cid')
+        .all(id)
+        .map((row) => toPin(this.path, row)),
+    )
+  }
+
+  /**
+   * Every pin not yet released, with when its job stopped needing it (see HeldPin.endedAt): a
+   * finished job's last update; a prover's unfinished job once its deadline passed (`now`); the
+   * pin's own time for a job no longer in the store.
+   */
+  heldPins(now: number): HeldPin[] {
+    const at = check.time(now, 'now')
+    const terminal = JSON.stringify(TERMINAL_JOB_STATUSES)
+    return this.#guard('reading held pins', () =>
+      this.#stmt(
+        `SELECT p.*, j.role AS role,
+           CASE
+             WHEN j.jobId IS NULL THEN p.pinnedAt
+             WHEN j.status IN (SELECT value FROM json_each(?)) THEN j.updatedAt
+             WHEN j.role = 'prover' AND j.deadline <= ? THEN j.deadline
+           END AS endedAt
+         FROM pins p LEFT JOIN jobs j ON j.jobId = p.jobId
+         WHERE p.releasedAt IS NULL
+         ORDER BY p.jobId, p.pinnedAt, p.cid`,
+      )
+        .all(terminal, at)
+        .map((row) => toHeldPin(this.path, row)),
+    )
+  }
+
+  /**
+   * Marks a job's pins released and says which of the CIDs no other job still holds: only those
+   * may be unpinned from storage (two jobs can share a program, or an output).
+   */
+  releasePins(jobId: string, cids: readonly string[], at?: number): string[] {
+    const id = check.hex(jobId, 'jobId')
+    const checked = cids.map((c, i) => check.cid(c, `cids[${i}]`))
+    const releasedAt = at === undefined ? this.#clock() : check.time(at, 'at')
+    return this.transaction(() =>
+      this.#guard('releasing pins', () => {
+        const release = this.#stmt(
+          'UPDATE pins SET releasedAt = ? WHERE jobId = ? AND cid = ? AND releasedAt IS NULL',
+        )
+        const heldElsewhere = this.#stmt(
+          'SELECT 1 FROM pins WHERE cid = ? AND jobId != ? AND releasedAt IS NULL LIMIT 1',
+        )
+        const free: string[] = []
+        for (const cid of checked) {
+          if (release.run(releasedAt, id, cid).changes === 0) continue
+          if (heldElsewhere.get(cid, id) === undefined) free.push(cid)
+        }
+        return free
+      }),
     )
   }
 

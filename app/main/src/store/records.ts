@@ -216,3 +216,31 @@ export type WorkOutcome =
   | { readonly status: 'proved'; readonly receiptCid: string; readonly at?: number }
   | { readonly status: 'failed'; readonly error: string; readonly at?: number }
   | { readonly status: 'notified' }
+
+/**
+ * What a pin is kept for. `work`: what proving a job needs (program, input, segments, manifest, a
+ * prover's delivered receipts); `output`: what the job owner gets (receipt, journal, stdout,
+ * stderr, events).
+ */
+export const PIN_CLASSES = ['work', 'output'] as const
+export type PinClass = (typeof PIN_CLASSES)[number]
+
+/** A CID this node pinned in its storage for a job, and when it let go of it. */
+export interface PinRecord {
+  readonly jobId: string
+  readonly cid: string
+  readonly class: PinClass
+  readonly pinnedAt: number
+  readonly releasedAt?: number
+}
+
+/** An unreleased pin with what retention needs to know about its job. */
+export interface HeldPin extends PinRecord {
+  /**
+   * When the job stopped needing it: a finished job's last update, a prover's job whose deadline
+   * passed, or (for a job no longer in the store) when it was pinned. Undefined: still running.
+   */
+  readonly endedAt: number | undefined
+  /** The job's role, when the job is still in the store. */
+  readonly role: JobRole | undefined
+}

@@ -6,15 +6,18 @@ import {
   DEAL_STATUSES,
   JOB_ROLES,
   JOB_STATUSES,
+  PIN_CLASSES,
   RECEIPT_KINDS,
   SEGMENT_STATUSES,
   WORK_STAGES,
   WORK_STATUSES,
   type DealRecord,
   type EventRecord,
+  type HeldPin,
   type JobRecord,
   type JsonObject,
   type JsonValue,
+  type PinRecord,
   type ReceiptRecord,
   type SegmentRecord,
   type WorkRecord,
@@ -201,5 +204,26 @@ export function toWork(path: string, row: Row): WorkRecord {
     startedAt: c.int('startedAt'),
     ...opt('finishedAt', c.optInt('finishedAt')),
     ...opt('error', c.optText('error')),
+  }
+}
+
+export function toPin(path: string, row: Row): PinRecord {
+  const c = new Columns(path, 'pins', row)
+  return {
+    jobId: c.text('jobId'),
+    cid: c.text('cid'),
+    class: c.oneOf('class', PIN_CLASSES),
+    pinnedAt: c.int('pinnedAt'),
+    ...opt('releasedAt', c.optInt('releasedAt')),
+  }
+}
+
+export function toHeldPin(path: string, row: Row): HeldPin {
+  const c = new Columns(path, 'pins', row)
+  const role = c.optText('role')
+  return {
+    ...toPin(path, row),
+    endedAt: c.optInt('endedAt'),
+    role: role === undefined ? undefined : c.oneOf('role', JOB_ROLES),
   }
 }

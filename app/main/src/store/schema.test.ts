@@ -93,7 +93,7 @@ describe('opening a store', () => {
 })
 
 describe('migrations', () => {
-  test('opening a version 1 file upgrades it and keeps its rows', () => {
+  test('opening a version 1 file upgrades it to the latest and keeps its rows', () => {
     const file = fresh()
     mkdirSync(join(file, '..'), { recursive: true })
     const db = new DatabaseSync(file)
@@ -120,9 +120,11 @@ describe('migrations', () => {
       assert.equal(store.getJob(job.jobId)?.rewardPerSegment, '7')
       assert.deepEqual(store.getJob(job.jobId)?.extra, {})
       assert.equal(store.getSegments(job.jobId)[0]?.expectedClaim, 'ab')
-      // version 2's table is there and usable
+      // the tables of versions 2 and 3 are there and usable
       store.updateJob(job.jobId, { status: 'proving' })
       assert.equal(store.startWork(job.jobId, 'prove', 0), true)
+      store.recordPins(job.jobId, 'work', [job.programCid])
+      assert.equal(store.heldPins(222).length, 1)
     } finally {
       store.close()
     }
@@ -135,6 +137,7 @@ describe('migrations', () => {
       [
         { version: 1, appliedAt: 111 },
         { version: 2, appliedAt: 222 },
+        { version: 3, appliedAt: 222 },
       ],
     )
     check.close()

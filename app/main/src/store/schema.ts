@@ -117,6 +117,22 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE status IN ('proving', 'proved');
     `,
   },
+  {
+    version: 3,
+    description: 'the CIDs each job pinned, so retention can let go of them',
+    // No foreign key: a pin outlives the deletion of its job's row until it is released.
+    sql: `
+      CREATE TABLE pins (
+        jobId TEXT NOT NULL,
+        cid TEXT NOT NULL,
+        class TEXT NOT NULL,
+        pinnedAt INTEGER NOT NULL,
+        releasedAt INTEGER,
+        PRIMARY KEY (jobId, cid)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX pins_held ON pins (cid) WHERE releasedAt IS NULL;
+    `,
+  },
 ]
 
 /** The schema version this build writes. */

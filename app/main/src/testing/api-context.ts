@@ -7,6 +7,8 @@ import type { ApiContext } from '../api/context.ts'
 import { EventHub } from '../daemon/event-hub.ts'
 import { UploadStore, type UploadLimits } from '../daemon/uploads.ts'
 import type { PluginHost } from '../plugins/index.ts'
+import { Housekeeper } from '../housekeeping/housekeeper.ts'
+import { createLogger } from '../log/logger.ts'
 import { JobStore } from '../store/index.ts'
 import { MemoryStorage } from './memory-storage.ts'
 
@@ -14,6 +16,7 @@ export interface TestApiContext extends ApiContext {
   readonly store: JobStore
   readonly events: EventHub
   readonly uploads: UploadStore
+  readonly storage: MemoryStorage
 }
 
 export function testApiContext(
@@ -28,12 +31,39 @@ export function testApiContext(
     journal: limit,
     plugin: limit,
   }
+  const store = JobStore.open(join(dir, 'jobs.sqlite'))
+  const storage = new MemoryStorage()
+  // Retention 0: a finished job's pins go at the first sweep (the tests sweep by hand).
+  const housekeeper = new Housekeeper({
+    store,
+    storage,
+    policy: { workMs: 0, outputsMs: 0 },
+    logger: createLogger({ level: 'silent' }),
+    files: () => [],
+  })
   return {
     token: options.token,
-    store: JobStore.open(join(dir, 'jobs.sqlite')),
+    store,
     events: new EventHub(),
     uploads: new UploadStore(join(dir, 'uploads'), limits),
-    storage: new MemoryStorage(),
+    storage,
+    housekeeping: {
+      state: () => {
+        const held = housekeeper.held()
+        return {
+          usedBytes: null,
+          blocks: null,
+          quotaBytes: null,
+          held: { work: held.work, output: held.output },
+          retention: { workHours: 0, outputsDays: 0 },
+          nextReleaseAt: held.nextAt ?? null,
+        }
+      },
+      sweep: async () => {
+        const { nextAt, ...report } = await housekeeper.sweep()
+        return { ...report, nextReleaseAt: nextAt ?? null }
+      },
+    },
     limits: DEFAULT_JOB_LIMITS,
     prover: () => Promise.reject(new Error('no prover plugin in this context')),
     host: { list: () => [] } as unknown as PluginHost,

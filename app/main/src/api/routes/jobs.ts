@@ -1,5 +1,6 @@
 // Jobs: submit, list, one job, its events (a page, or a live WebSocket stream), cancel, outputs.
 
+import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import {
   ErrorBody,
@@ -251,7 +252,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
         summary:
           "A finished job's receipt, journal, stdout, stderr or event log, from storage by CID",
         params: OutputParams,
-        response: { ...errors, 409: ErrorBody },
+        response: { ...errors, 409: ErrorBody, 410: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -267,12 +268,30 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (cid === undefined) {
         throw new HttpError(409, 'NOT_READY', `job ${id} has no ${name} (it is ${job.status})`)
       }
-      const chunks: Uint8Array[] = []
-      for await (const chunk of ctx.storage.get(cid)) chunks.push(chunk)
+      const pins = ctx.store.getPins(job.jobId).filter((p) => p.cid === cid)
+      const released = pins.find((p) => p.releasedAt !== undefined)
+      if (released !== undefined && pins.every((p) => p.releasedAt !== undefined)) {
+        throw new HttpError(
+          410,
+          'RELEASED',
+          `job ${id}'s ${name} was released by the storage retention at ${new Date(released.releasedAt!).toISOString()}`,
+        )
+      }
+      // Streamed (a composite receipt of many segments is hundreds of MB); the first chunk is
+      // awaited before the headers go, so a missing object is still a clean error.
+      const source = ctx.storage.get(cid)[Symbol.asyncIterator]()
+      const first = await source.next()
+      async function* rest(): AsyncGenerator<Uint8Array> {
+        if (first.done === true) return
+        yield first.value
+        for (let next = await source.next(); next.done !== true; next = await source.next()) {
+          yield next.value
+        }
+      }
       return reply
         .header('content-type', 'application/octet-stream')
         .header('x-wholesum-cid', cid)
-        .send(Buffer.concat(chunks))
+        .send(Readable.from(rest(), { objectMode: false }))
     },
   )
 }

@@ -11,6 +11,8 @@ import {
   PluginName,
   Settings,
   SettingsWritten,
+  StorageState,
+  SweepResult,
   Upload,
   UploadQuery,
   VerifyRequest,
@@ -35,6 +37,13 @@ function plugins(ctx: ApiContext): PluginList {
       ...(p.error !== undefined ? { error: p.error } : {}),
     })),
   }
+}
+
+function housekeepingOf(ctx: ApiContext): NonNullable<ApiContext['housekeeping']> {
+  if (ctx.housekeeping === undefined) {
+    throw new HttpError(503, 'UNAVAILABLE', 'this node runs no storage housekeeping')
+  }
+  return ctx.housekeeping
 }
 
 export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -201,6 +210,28 @@ export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     () => ctx.network(),
+  )
+
+  app.get(
+    '/storage',
+    {
+      schema: {
+        summary: 'Storage: bytes used, quota, pins held for jobs, retention, next release',
+        response: { 200: StorageState, ...errors, 503: ErrorBody },
+      },
+    },
+    () => housekeepingOf(ctx).state(),
+  )
+
+  app.post(
+    '/storage/sweep',
+    {
+      schema: {
+        summary: 'Housekeeping now: release what retention lets go of, unpin it, collect',
+        response: { 200: SweepResult, ...errors, 503: ErrorBody },
+      },
+    },
+    () => housekeepingOf(ctx).sweep(),
   )
 
   app.get(
