@@ -158,6 +158,15 @@ describe('a tiny guest proved locally through the prover plugin', () => {
     )
   })
 
+  test('a receipt with one byte appended is refused: it is not the object its CID names', async () => {
+    const path = join(work, 'trailing.bin')
+    await writeFile(path, Buffer.concat([await readFile(receipt), Buffer.of(0)]))
+    await assert.rejects(
+      prover.verify({ receipt: path, imageId }),
+      (err: unknown) => err instanceof VerificationError && /trailing|bytes/i.test(err.message),
+    )
+  })
+
   test('a file that is not a receipt is rejected as a verification failure', async () => {
     const path = join(work, 'garbage.bin')
     await writeFile(path, Buffer.from('definitely not a receipt'))

@@ -18,6 +18,7 @@ import { Bitfield } from '../protocol/bitfield.ts'
 import { deriveJobId } from '../protocol/job-id.ts'
 import { PROTOCOLS, TOPICS, pipelineTopic, type MessageOf } from '../protocol/messages.ts'
 import { checkDeliveredReceipt, putFile } from './transfer.ts'
+import type { JobManifest } from '../protocol/manifest.ts'
 import type { Reply, Wire } from './wire.ts'
 import {
   TERMINAL_JOB_STATUSES,
@@ -90,6 +91,14 @@ export type ClientEvent =
       readonly prover: string
       readonly index: number
       readonly reason: string
+    }
+  /** `prover` delivered the receipt `original` had delivered first: recorded, never paid. */
+  | {
+      readonly type: 'copy'
+      readonly jobId: string
+      readonly prover: string
+      readonly index: number
+      readonly original: string
     }
   | {
       readonly type: 'reopen'
@@ -202,13 +211,6 @@ interface PersistedClientJob {
 }
 
 /** The manifest provers fetch by CID: where each segment is, and the claim it must prove. */
-export interface JobManifest {
-  readonly v: 1
-  readonly jobId: string
-  readonly imageId: string
-  readonly po2: number
-  readonly segments: readonly { readonly cid: CidString; readonly claimDigest: string }[]
-}
 
 interface RunningJob {
   readonly id: string
@@ -242,6 +244,7 @@ const GOSSIP: ReadonlySet<ClientCommand['type']> = new Set(['publish-need', 'pub
 const STATELESS: ReadonlySet<ClientCommand['type']> = new Set([
   ...GOSSIP,
   'verify-segment',
+  'copied',
   'assemble',
   'verify-final',
 ])
@@ -812,6 +815,22 @@ export class ClientService {
             jobId: job.id,
             prover: command.prover,
             index: command.index,
+          })
+          break
+        case 'copied':
+          this.options.logger.warn('a prover delivered a receipt another prover delivered first', {
+            jobId: job.id,
+            index: command.index,
+            prover: command.prover,
+            original: command.original,
+            receiptCid: command.receiptCid,
+          })
+          this.emit(job.id, job.onEvent, {
+            type: 'copy',
+            jobId: job.id,
+            prover: command.prover,
+            index: command.index,
+            original: command.original,
           })
           break
         case 'strike':

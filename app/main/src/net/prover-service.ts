@@ -20,7 +20,7 @@ import {
   type MessageOf,
   type NeedBody,
 } from '../protocol/messages.ts'
-import type { JobManifest } from './client-service.ts'
+import { maxManifestBytes, parseManifest, type JobManifest } from '../protocol/manifest.ts'
 import { fetchFromHolder, fetchReceipt, fetchToFile, putFile } from './transfer.ts'
 import type { Wire } from './wire.ts'
 import type { JobStore } from '../store/index.ts'
@@ -146,8 +146,13 @@ export class ProverService {
   private follow(jobId: string): void {
     const topic = pipelineTopic(jobId)
     if (!this.options.wire.follows(topic)) {
-      this.options.wire.subscribe(topic, (message) =>
-        message.type === 'cancel' ? this.onCancel(message) : this.onBitfield(message),
+      // Bit fields and cancels come from the job's client only; nobody else's are relayed.
+      const client = this.jobs.get(jobId)?.client
+      this.options.wire.subscribe(
+        topic,
+        (message) =>
+          message.type === 'cancel' ? this.onCancel(message) : this.onBitfield(message),
+        client !== undefined ? { author: client } : {},
       )
     }
   }
@@ -431,16 +436,26 @@ export class ProverService {
     }
   }
 
+  /**
+   * Fetches the job's manifest, bounded by what a manifest of the need's segment count can weigh,
+   * and checks it against the need (job, image ID, po2, segment count, every CID and digest)
+   * before any segment is fetched.
+   */
   private async fetchManifest(jobId: string, cid: string): Promise<JobManifest> {
+    const need = this.jobs.get(jobId)?.need
+    if (need === undefined) throw new Error(`manifest ${cid}: no need known for job ${jobId}`)
     const dir = join(this.options.workDir, 'jobs', jobId)
     await mkdir(dir, { recursive: true })
     const file = join(dir, 'manifest.json')
-    await fetchToFile(this.options.storage, cid, file, { maxBytes: 1 << 26 })
-    const manifest = JSON.parse(await readFile(file, 'utf8')) as JobManifest
-    if (manifest.jobId !== jobId || !Array.isArray(manifest.segments)) {
-      throw new Error(`manifest ${cid} is not for job ${jobId}`)
+    await fetchToFile(this.options.storage, cid, file, {
+      maxBytes: maxManifestBytes(need.segments),
+    })
+    try {
+      return parseManifest(await readFile(file), need)
+    } catch (err) {
+      await rm(file, { force: true })
+      throw new Error(`manifest ${cid} refused: ${(err as Error).message}`, { cause: err })
     }
-    return manifest
   }
 
   /** Claims (or renews the claim on) an item; resolves with the grant, undefined if refused. */

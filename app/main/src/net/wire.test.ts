@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { encode } from '@ipld/dag-cbor'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { decode, encode } from '@ipld/dag-cbor'
 import { lpStream } from '@libp2p/utils'
 import { createLogger } from '../log/logger.ts'
 import { encodeSigned } from '../protocol/codec.ts'
+import { encodeFrame } from '../protocol/framing.ts'
 import { PROTOCOLS, pipelineTopic, type Message } from '../protocol/messages.ts'
 import { startNetworkNode, type NetworkNode } from './node.ts'
 import { GRAYLIST_THRESHOLD } from './peer-score.ts'
@@ -149,6 +151,89 @@ describe('wire: signed messages over real libp2p nodes on loopback', () => {
 
   test('an oversized frame is refused before it is decoded', async () => {
     assert.equal(await rawRequest(new Uint8Array(300 * 1024)), false)
+  })
+
+  /** A genuine status request from A, with a seq of its own. */
+  const genuine = (n: number) => {
+    const now = Date.now()
+    return encodeSigned('status', status, { privateKey: a.peerKey, seq: now * 1000 + 500 + n, now })
+  }
+
+  test("a frame over the protocol's 2048-byte cap is refused from its length prefix, body withheld", async () => {
+    const stream = await a.libp2p.dialProtocol(b.libp2p.peerId, PROTOCOLS.status)
+    // A length prefix of 2049 (0x81 0x10) and no body: B must not wait for one.
+    stream.send(Uint8Array.of(0x81, 0x10))
+    const lp = lpStream(stream)
+    const outcome = await lp.read({ signal: AbortSignal.timeout(10_000) }).then(
+      () => 'a reply',
+      (err: Error) => err.name,
+    )
+    assert.notEqual(outcome, 'a reply')
+    assert.notEqual(outcome, 'TimeoutError', 'B kept the stream open waiting for the body')
+    assert.ok(
+      logB.lines.some((l) => l.includes('direct stream failed') && l.includes('2049 > 2048')),
+    )
+    // 2048 bytes is the cap, not more: a frame just under it is read and judged on its bytes.
+    assert.equal(await rawRequest(new Uint8Array(2048)), false)
+  })
+
+  test('a request followed by trailing bytes, or by a second frame, is not answered', async () => {
+    const before = requestsAtB.length
+    const framed = (bytes: Uint8Array) => encodeFrame(bytes, 2048)
+    for (const [k, extra] of [Uint8Array.of(0), framed(genuine(2))].entries()) {
+      const stream = await a.libp2p.dialProtocol(b.libp2p.peerId, PROTOCOLS.status)
+      const frame = framed(genuine(3 + k))
+      const joined = new Uint8Array(frame.length + extra.length)
+      joined.set(frame)
+      joined.set(extra, frame.length)
+      stream.send(joined)
+      const answered = await lpStream(stream)
+        .read({ signal: AbortSignal.timeout(5_000) })
+        .then(
+          () => true,
+          () => false,
+        )
+      assert.equal(answered, false, `answered with ${extra.length} bytes after the frame`)
+    }
+    assert.equal(requestsAtB.length, before, 'the handler never ran')
+    assert.ok(logB.lines.some((l) => l.includes('bytes after the request frame')))
+  })
+
+  test('seq is never below ts × 1000 and always increases, even when the clock goes back', async () => {
+    const times = [5_000_000, 5_000_000, 4_999_990, 5_000_020]
+    let i = 0
+    const wire = new Wire(a, capture().logger, () => times[Math.min(i++, times.length - 1)]!)
+    const envelopes = times.map(
+      () => decode(wire.sign('status', status)) as { seq: number; ts: number },
+    )
+    for (const [k, e] of envelopes.entries()) {
+      assert.ok(e.seq >= e.ts * 1000, `seq ${e.seq} below ts ${e.ts} × 1000`)
+      if (k > 0) assert.ok(e.seq > envelopes[k - 1]!.seq, 'strictly increasing')
+    }
+  })
+
+  test("on a job's topic, a validly signed message from anyone but the job's client is rejected", async () => {
+    const otherJob = 'd'.repeat(64)
+    const jobTopic = pipelineTopic(otherJob)
+    const stranger = await generateKeyPair('Ed25519')
+    const client = peerIdFromPrivateKey(stranger).toString()
+    const delivered: Message[] = []
+    wireB.subscribe(jobTopic, (m) => delivered.push(m), { author: client })
+    wireA.subscribe(jobTopic, () => {})
+    for (let i = 0; i < 100 && a.libp2p.services.pubsub.getSubscribers(jobTopic).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 100))
+    await wireA.publish(jobTopic, 'bitfield', {
+      jobId: otherJob,
+      stage: 'prove',
+      round: 0,
+      total: 3,
+      bits: Uint8Array.of(0b1),
+      endgame: false,
+    })
+    for (let i = 0; i < 50 && !logB.lines.some((l) => l.includes('wrong-author')); i++)
+      await new Promise((r) => setTimeout(r, 100))
+    assert.deepEqual(delivered, [])
+    assert.ok(logB.lines.some((l) => l.includes('"code":"wrong-author"')))
   })
 })
 

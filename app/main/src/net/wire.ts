@@ -6,7 +6,7 @@
 
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection, Stream, StreamMessageEvent } from '@libp2p/interface'
 import { TopicValidatorResult, type Message as GossipMessage } from '@libp2p/gossipsub'
 import type { ComponentLogger } from '../log/logger.ts'
 import {
@@ -15,6 +15,7 @@ import {
   MessageError,
   type MessageErrorCode,
 } from '../protocol/codec.ts'
+import { maxFrameBytes } from '../protocol/framing.ts'
 import {
   DIRECT_TYPES,
   gossipOf,
@@ -26,6 +27,7 @@ import {
   type MessageType,
 } from '../protocol/messages.ts'
 import { ReplayGuard } from '../protocol/replay.ts'
+import { SeqCounter } from '../protocol/seq.ts'
 import { dialPeer } from './dial.ts'
 import { scoreTopic, type NetworkNode } from './node.ts'
 
@@ -51,6 +53,38 @@ export interface RequestOptions {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 
+/** Options of `subscribe`. */
+export interface SubscribeOptions {
+  /**
+   * The one peer whose messages this topic carries (a job's client, on the job's topic). Anything
+   * else, however well signed, is rejected in the validator: not delivered, not relayed.
+   */
+  readonly author?: string
+}
+
+/**
+ * Counts the bytes a stream delivers, so a reader can tell whether anything came after the one
+ * frame it read: the spec makes a second frame, or bytes after the frame, a protocol error.
+ */
+function countReceived(stream: Stream): { bytes(): number; stop(): void } {
+  let received = 0
+  const onMessage = (event: StreamMessageEvent): void => {
+    received += event.data.byteLength
+  }
+  stream.addEventListener('message', onMessage)
+  return {
+    bytes: () => received,
+    stop: () => stream.removeEventListener('message', onMessage),
+  }
+}
+
+/** Bytes of one frame carrying `payload` bytes: its varint length prefix and the payload. */
+function frameLength(payload: number): number {
+  let prefix = 1
+  for (let n = payload; n >= 0x80; n = Math.floor(n / 0x80)) prefix += 1
+  return prefix + payload
+}
+
 /** Checks that fail for messages that are well formed and genuine, only not new. */
 const NOT_NEW: ReadonlySet<MessageErrorCode> = new Set(['stale', 'future', 'replay', 'duplicate'])
 
@@ -59,8 +93,8 @@ export class Wire {
   private readonly logger: ComponentLogger
   private readonly guard: ReplayGuard
   private readonly clock: () => number
-  /** Starts at the wall clock in µs so a restarted node keeps increasing, never reuses a seq. */
-  private seq: number
+  /** seq = max(previous + 1, ts × 1000): increasing across restarts, never below its own ts. */
+  private readonly seq = new SeqCounter()
   private readonly topicHandlers = new Map<string, (message: Message) => void>()
   /** Gossip that passed the topic validator, decoded there once (the replay guard admits once). */
   private readonly validated = new WeakMap<GossipMessage, Message>()
@@ -69,7 +103,6 @@ export class Wire {
     this.node = node
     this.logger = logger
     this.clock = clock
-    this.seq = clock() * 1000
     // Built with the start time: messages made before this node started are never accepted.
     this.guard = new ReplayGuard({ now: clock() })
     node.libp2p.services.pubsub.addEventListener('gossipsub:message', (event) => {
@@ -81,20 +114,26 @@ export class Wire {
   }
 
   sign<T extends MessageType>(type: T, body: BodyOf<T>): Uint8Array {
+    // One clock reading for both, so seq is never below ts × 1000.
+    const now = this.clock()
     return encodeSigned(type, body as never, {
       privateKey: this.node.peerKey,
-      seq: ++this.seq,
-      now: this.clock(),
+      seq: this.seq.next(now),
+      now,
     })
   }
 
-  subscribe(topic: string, handler: (message: Message) => void): void {
+  subscribe(
+    topic: string,
+    handler: (message: Message) => void,
+    options: SubscribeOptions = {},
+  ): void {
     const carries = gossipOf(topic)
     if (carries === undefined) throw new Error(`${topic} is not a wholesum topic`)
     this.topicHandlers.set(topic, handler)
     const pubsub = this.node.libp2p.services.pubsub
     pubsub.topicValidators.set(topic, (peer, msg) =>
-      this.validateGossip(peer.toString(), msg, carries),
+      this.validateGossip(peer.toString(), msg, carries, options.author),
     )
     scoreTopic(this.node, topic)
     pubsub.subscribe(topic)
@@ -122,6 +161,7 @@ export class Wire {
     via: string,
     msg: GossipMessage,
     carries: NonNullable<ReturnType<typeof gossipOf>>,
+    author: string | undefined,
   ): TopicValidatorResult {
     let failed: MessageErrorCode | undefined
     const message = this.check(
@@ -131,6 +171,7 @@ export class Wire {
         topic: msg.topic,
         expectedType: carries.types,
         ...(carries.jobId !== undefined ? { expectedJob: carries.jobId } : {}),
+        ...(author !== undefined ? { expectedAuthor: author } : {}),
         // gossipsub signs too (StrictSign): the envelope's signer must be the message's author.
         ...(msg.type === 'signed' ? { expectedFrom: msg.from.toString() } : {}),
       },
@@ -158,10 +199,21 @@ export class Wire {
       protocol,
       async (stream: Stream, connection: Connection) => {
         const from = connection.remotePeer.toString()
-        const lp = lpStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
+        // The protocol's own cap: a length prefix over it is refused before any body is read.
+        const received = countReceived(stream)
+        const lp = lpStream(stream, { maxDataLength: maxFrameBytes(protocol) })
         try {
           const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT_MS)
           const bytes = (await lp.read({ signal })).subarray()
+          const trailing = (): void => {
+            if (received.bytes() > frameLength(bytes.byteLength)) {
+              throw new MessageError(
+                'malformed',
+                `${received.bytes() - frameLength(bytes.byteLength)} bytes after the request frame`,
+              )
+            }
+          }
+          trailing()
           const message = this.check(bytes, {
             via: from,
             protocol,
@@ -174,6 +226,7 @@ export class Wire {
           }
           // check() enforced the protocol's request type.
           const reply = await handler(message as MessageOf<RequestTypeOf[P]>, from)
+          trailing() // bytes that arrived while the handler ran
           await lp.write(this.sign(reply.type, reply.body), { signal })
           await stream.close({ signal })
         } catch (err) {
@@ -183,6 +236,8 @@ export class Wire {
             error: (err as Error).message,
           })
           stream.abort(err as Error)
+        } finally {
+          received.stop()
         }
       },
       { maxInboundStreams: 64 },
@@ -207,10 +262,17 @@ export class Wire {
       await dialPeer(libp2p, peer, options.addrs, { signal })
     }
     const stream = await libp2p.dialProtocol(peerId, protocol, { signal })
-    const lp = lpStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
+    const known = DIRECT_TYPES[protocol as ProtocolId] !== undefined
+    const received = countReceived(stream)
+    const lp = lpStream(stream, {
+      maxDataLength: known ? maxFrameBytes(protocol as ProtocolId) : MAX_ENVELOPE_BYTES,
+    })
     try {
       await lp.write(this.sign(type, body), { signal })
       const bytes = (await lp.read({ signal })).subarray()
+      if (received.bytes() > frameLength(bytes.byteLength)) {
+        throw new MessageError('malformed', `${protocol}: bytes after the reply frame from ${peer}`)
+      }
       const reply = this.check(bytes, {
         via: peer,
         protocol,
@@ -224,6 +286,8 @@ export class Wire {
     } catch (err) {
       stream.abort(err as Error)
       throw err
+    } finally {
+      received.stop()
     }
   }
 
@@ -237,6 +301,8 @@ export class Wire {
       expectedType?: MessageType | readonly MessageType[] | undefined
       /** On a job's own topic: the job every message must be about. */
       expectedJob?: string
+      /** The one peer whose messages the topic carries. */
+      expectedAuthor?: string
     },
     onDrop?: (code: MessageErrorCode) => void,
   ): Message | undefined {
@@ -254,6 +320,13 @@ export class Wire {
         throw new MessageError(
           'wrong-topic',
           `a ${message.type} about job ${about} on the topic of job ${context.expectedJob}`,
+        )
+      }
+      if (context.expectedAuthor !== undefined && message.from !== context.expectedAuthor) {
+        // Also before the replay guard, for the same reason.
+        throw new MessageError(
+          'wrong-author',
+          `a ${message.type} signed by ${message.from}, not by ${context.expectedAuthor}, whose job's topic this is`,
         )
       }
       this.guard.check(message, bytes, this.clock())

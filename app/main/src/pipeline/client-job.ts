@@ -188,7 +188,12 @@ export class ClientJob {
       return { reply: { accepted: false, reason: 'no deal with this prover' }, commands: [] }
     }
     const result = this.stage.deliver(prover, index, receiptCid)
-    if (!result.queued) return { reply: { accepted: false, reason: result.reason }, commands: [] }
+    if (!result.queued) {
+      return {
+        reply: { accepted: false, reason: result.reason ?? 'refused' },
+        commands: result.commands,
+      }
+    }
     return { reply: { accepted: true }, commands: result.commands }
   }
 

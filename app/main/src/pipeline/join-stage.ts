@@ -244,7 +244,7 @@ export class JoinStage {
     if (item === undefined) return []
     const key = `${round}/${index}`
     if (outcome.ok) {
-      if (!this.ledger.accepted(item.slot, key, prover, receiptCid)) return []
+      if (this.ledger.accepted(item.slot, key, prover, receiptCid) === undefined) return []
       this.joinedCount += 1
       this.active.delete(item)
       const commands: JoinCommand[] = [{ type: 'join-credit', round, index, prover, receiptCid }]

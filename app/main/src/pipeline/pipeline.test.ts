@@ -168,6 +168,7 @@ describe('PROVE stage', () => {
     assert.deepEqual(stage.deliver('P', 0, 'cid-p'), {
       queued: false,
       reason: 'duplicate-delivery',
+      commands: [],
     })
     const first = stage.verified('Q', 0, 'cid-q', { ok: true })
     assert.deepEqual(
@@ -176,7 +177,77 @@ describe('PROVE stage', () => {
     )
     assert.deepEqual(stage.verified('P', 0, 'cid-p', { ok: true }), [])
     assert.deepEqual([...stage.credits()], [['Q', 1]])
-    assert.deepEqual(stage.deliver('P', 0, 'cid-p2'), { queued: false, reason: 'already-proved' })
+    assert.deepEqual(stage.deliver('P', 0, 'cid-p2'), {
+      queued: false,
+      reason: 'already-proved',
+      commands: [],
+    })
+  })
+
+  test('credit goes to the first delivery of a receipt: a copier is recorded, never verified or paid', () => {
+    const stage = new ProveStage({ total: 1, claimTtlMs: 100, maxStrikes: 2 })
+    assert.equal(stage.deliver('P', 0, 'cid-p').queued, true)
+    // C saw P's CID and sends it too: it is not queued, so no verification of C's can win.
+    const copy = stage.deliver('C', 0, 'cid-p')
+    assert.equal(copy.queued, false)
+    assert.equal(copy.reason, 'copied-receipt')
+    assert.deepEqual(copy.commands, [
+      { type: 'copied', index: 0, prover: 'C', original: 'P', receiptCid: 'cid-p' },
+    ])
+    // Even a verification answered under C's name cannot credit C: C has nothing pending.
+    assert.deepEqual(
+      stage.verified('P', 0, 'cid-p', { ok: true }).map((c) => c.type),
+      ['credit', 'all-proved'],
+    )
+    assert.deepEqual([...stage.credits()], [['P', 1]])
+    // After the credit, the same CID from someone else is still a copy of P's.
+    assert.deepEqual(stage.deliver('D', 0, 'cid-p').commands, [
+      { type: 'copied', index: 0, prover: 'D', original: 'P', receiptCid: 'cid-p' },
+    ])
+  })
+
+  test('a copy of a receipt that fails verification does not save the copier or blame the original twice', () => {
+    const stage = new ProveStage({ total: 1, claimTtlMs: 100, maxStrikes: 3 })
+    stage.deliver('P', 0, 'bad')
+    assert.equal(stage.deliver('C', 0, 'bad').reason, 'copied-receipt')
+    const commands = stage.verified('P', 0, 'bad', { ok: false, reason: 'wrong claim' })
+    assert.deepEqual(
+      commands.map((c) => [c.type, 'prover' in c ? c.prover : undefined]),
+      [['strike', 'P']],
+    )
+    assert.equal(stage.slot(0)!.status, 'open')
+  })
+
+  test('in the endgame two racers each hold their own claim: renewals stay renewals', () => {
+    const stage = new ProveStage({ total: 2, claimTtlMs: 1000, maxStrikes: 2 })
+    stage.claim('P', 0, 0)
+    stage.deliver('P', 0, 'c0')
+    stage.verified('P', 0, 'c0', { ok: true })
+    assert.equal(stage.claim('A', 1, 0).granted, true)
+    assert.equal(stage.endgame, true)
+    const b = stage.claim('B', 1, 10)
+    assert.deepEqual(b, { granted: true, ttlMs: 1000, renewal: false })
+    // Each renews in turn, as the demo's two racers did: neither displaces the other.
+    for (let t = 300; t <= 900; t += 300) {
+      assert.deepEqual(stage.claim('A', 1, t), { granted: true, ttlMs: 1000, renewal: true })
+      assert.deepEqual(stage.claim('B', 1, t + 10), { granted: true, ttlMs: 1000, renewal: true })
+    }
+    const slot = stage.slot(1)!
+    assert.deepEqual(Object.keys(slot.holders!), ['A', 'B'])
+    assert.equal(slot.claims, 2, 'two claims, however many renewals')
+    assert.equal(slot.claimedBy, 'A')
+    // A stops renewing: its claim lapses, B still holds, so the segment does not re-open.
+    assert.deepEqual(stage.tick(1_905), [])
+    assert.deepEqual(Object.keys(slot.holders!), ['B'])
+    assert.equal(slot.claimedBy, 'B')
+    // B's receipt fails: it was the last holder, so now the segment re-opens.
+    stage.deliver('B', 1, 'bad')
+    assert.deepEqual(
+      stage.verified('B', 1, 'bad', { ok: false, reason: 'wrong claim' }).map((c) => c.type),
+      ['strike', 'reopen'],
+    )
+    assert.equal(slot.status, 'open')
+    assert.equal(slot.holders, undefined)
   })
 
   test('a receipt that fails verification strikes its prover and re-opens its segment', () => {
@@ -197,7 +268,7 @@ describe('PROVE stage', () => {
       ['strike', 'ban', 'reopen'],
     )
     assert.deepEqual(stage.claim('L', 0, 1), { granted: false, reason: 'banned' })
-    assert.deepEqual(stage.deliver('L', 0, 'x'), { queued: false, reason: 'banned' })
+    assert.deepEqual(stage.deliver('L', 0, 'x'), { queued: false, reason: 'banned', commands: [] })
   })
 
   test('in the endgame claimed segments are offered to everyone', () => {

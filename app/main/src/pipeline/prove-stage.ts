@@ -20,9 +20,25 @@ export interface ProveStageOptions extends WorkRules {
 
 /** Why a claim or a delivery was refused, in words a prover's log can show. */
 export type Refusal =
-  'no-such-segment' | 'banned' | 'already-proved' | 'claimed-by-another' | 'duplicate-delivery'
+  | 'no-such-segment'
+  | 'banned'
+  | 'already-proved'
+  | 'claimed-by-another'
+  | 'duplicate-delivery'
+  | 'copied-receipt'
 
 export type ProveCommand =
+  /**
+   * `prover` delivered the receipt `original` delivered first: recorded against it, never paid,
+   * and not verified again (the first delivery's verification decides).
+   */
+  | {
+      readonly type: 'copied'
+      readonly index: number
+      readonly prover: string
+      readonly original: string
+      readonly receiptCid: string
+    }
   /** Check the receipt: it must verify and its claim must equal the expected claim of `index`. */
   | {
       readonly type: 'verify-segment'
@@ -118,17 +134,23 @@ export class ProveStage {
 
   /**
    * A prover says its receipt for `index` is stored under `receiptCid`. Nothing is credited yet:
-   * the receipt goes to verification, and only the first delivery that verifies is credited.
+   * the receipt goes to verification, and the first delivery of a receipt that verifies is
+   * credited. The same CID from a second prover is a copy (`copied`), not verified again.
    */
   deliver(
     prover: string,
     index: number,
     receiptCid: string,
-  ): { queued: true; commands: ProveCommand[] } | { queued: false; reason: Refusal } {
+  ): { queued: boolean; reason?: Refusal; commands: ProveCommand[] } {
     const slot = this.slots[index]
-    if (slot === undefined) return { queued: false, reason: 'no-such-segment' }
+    if (slot === undefined) return { queued: false, reason: 'no-such-segment', commands: [] }
     const result = this.ledger.deliver(slot, index, prover, receiptCid)
-    if (!result.queued) return result
+    if (!result.queued) {
+      const { reason, original } = result
+      const commands: ProveCommand[] =
+        original !== undefined ? [{ type: 'copied', index, prover, original, receiptCid }] : []
+      return { queued: false, reason, commands }
+    }
     return { queued: true, commands: [{ type: 'verify-segment', index, prover, receiptCid }] }
   }
 
@@ -142,7 +164,7 @@ export class ProveStage {
     const slot = this.slots[index]
     if (slot === undefined) return []
     if (outcome.ok) {
-      if (!this.ledger.accepted(slot, index, prover, receiptCid)) return []
+      if (this.ledger.accepted(slot, index, prover, receiptCid) === undefined) return []
       this.provedCount += 1
       const credit: ProveCommand = { type: 'credit', index, prover, receiptCid }
       return this.done ? [credit, { type: 'all-proved' }] : [credit]

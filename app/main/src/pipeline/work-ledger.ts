@@ -1,6 +1,7 @@
 // The rules every bit-field stage shares (PROVE, JOIN): claims and their TTL, renewal, the
-// endgame exception, deliveries queued for verification, the first valid delivery credited,
-// strikes and bans. A stage owns its work items and its command vocabulary; this ledger owns what
+// endgame exception (an item held by several provers at once, each claim renewed on its own),
+// deliveries queued for verification, credit to the first delivery of a receipt that verifies
+// (a later sender of the same receipt is a copier, never paid), strikes and bans. A stage owns its work items and its command vocabulary; this ledger owns what
 // happens to one item and the strikes of the whole job. No IO: time comes in as `now`.
 
 export type WorkStatus = 'open' | 'claimed' | 'proved'
@@ -8,7 +9,12 @@ export type WorkStatus = 'open' | 'claimed' | 'proved'
 /** One work item (a segment to prove, a pair to join) as the client tracks it. */
 export interface WorkSlot {
   status: WorkStatus
-  /** The latest prover granted a claim and when that claim lapses (ms). */
+  /**
+   * Who holds a claim on the item and when each claim lapses (ms), in the order they were granted.
+   * One holder normally; in the endgame several provers race on one item, each on its own claim.
+   */
+  holders?: Record<string, number>
+  /** Views of `holders` for logs and the store: the earliest holder still holding, the last expiry. */
   claimedBy?: string
   claimExpires?: number
   /** Set once a delivery verified: the receipt credited and its prover. */
@@ -33,7 +39,18 @@ export interface WorkRules {
 }
 
 export type ClaimRefusal = 'banned' | 'already-proved' | 'claimed-by-another'
-export type DeliveryRefusal = 'banned' | 'already-proved' | 'duplicate-delivery'
+export type DeliveryRefusal =
+  | 'banned'
+  | 'already-proved'
+  | 'duplicate-delivery'
+  /** The same receipt CID another prover delivered first: a copy, recorded and never paid. */
+  | 'copied-receipt'
+
+/** A delivery credited: the item is proved by `receiptCid`, and `prover` is paid for it. */
+export interface Credit {
+  readonly prover: string
+  readonly receiptCid: string
+}
 
 /** What a failed verification did. */
 export interface Rejection {
@@ -44,6 +61,12 @@ export interface Rejection {
   readonly reopened: boolean
 }
 
+/** A delivery waiting for its verification. */
+interface Delivery {
+  readonly prover: string
+  readonly receiptCid: string
+}
+
 export function openSlot(): WorkSlot {
   return { status: 'open', claims: 0, rejects: 0 }
 }
@@ -51,8 +74,8 @@ export function openSlot(): WorkSlot {
 export class WorkLedger {
   readonly rules: WorkRules
   private readonly strikes = new Map<string, number>()
-  /** Deliveries handed to verification and not yet answered, per item: `prover receiptCid`. */
-  private readonly pending = new Map<string | number, Set<string>>()
+  /** Deliveries handed to verification and not yet answered, per item, in arrival order. */
+  private readonly pending = new Map<string | number, Delivery[]>()
 
   constructor(rules: WorkRules, strikes?: Readonly<Record<string, number>>) {
     this.rules = rules
@@ -88,48 +111,70 @@ export class WorkLedger {
   ): { granted: true; ttlMs: number; renewal: boolean } | { granted: false; reason: ClaimRefusal } {
     if (this.isBanned(prover)) return { granted: false, reason: 'banned' }
     if (slot.status === 'proved') return { granted: false, reason: 'already-proved' }
-    const expired = slot.claimExpires !== undefined && slot.claimExpires <= now
-    if (slot.status === 'claimed' && !expired && !endgame() && slot.claimedBy !== prover) {
+    this.expire(slot, now)
+    const holders = slot.holders ?? {}
+    // A prover renews its claim every TTL/3 while it works: that is not a new claim, in the
+    // endgame too (two racers each renew their own claim, neither displaces the other).
+    const renewal = holders[prover] !== undefined
+    if (!renewal && slot.status === 'claimed' && !endgame()) {
       return { granted: false, reason: 'claimed-by-another' }
     }
-    // A prover renews its claim every TTL/3 while it works: that is not a new claim.
-    const renewal = slot.status === 'claimed' && slot.claimedBy === prover
+    holders[prover] = now + this.rules.claimTtlMs
+    slot.holders = holders
     slot.status = 'claimed'
-    slot.claimedBy = prover
-    slot.claimExpires = now + this.rules.claimTtlMs
-    slot.claims += 1
+    if (!renewal) slot.claims += 1
+    view(slot)
     return { granted: true, ttlMs: this.rules.claimTtlMs, renewal }
   }
 
-  /** Queue a delivery for verification; the same receipt from the same prover is queued once. */
+  /**
+   * Queue a delivery for verification; the same receipt from the same prover is queued once. The
+   * same receipt CID from a second prover is not verified again: it is a copy of the first
+   * delivery, which alone can be credited, however fast either verification would finish.
+   */
   deliver(
     slot: WorkSlot,
     key: string | number,
     prover: string,
     receiptCid: string,
-  ): { queued: true } | { queued: false; reason: DeliveryRefusal } {
+  ): { queued: true } | { queued: false; reason: DeliveryRefusal; original?: string } {
     if (this.isBanned(prover)) return { queued: false, reason: 'banned' }
-    if (slot.status === 'proved') return { queued: false, reason: 'already-proved' }
-    const entry = `${prover} ${receiptCid}`
-    const pending = this.pending.get(key) ?? new Set<string>()
-    if (pending.has(entry)) return { queued: false, reason: 'duplicate-delivery' }
-    pending.add(entry)
+    if (slot.status === 'proved') {
+      return slot.receiptCid === receiptCid && slot.provedBy !== prover
+        ? { queued: false, reason: 'copied-receipt', original: slot.provedBy! }
+        : { queued: false, reason: 'already-proved' }
+    }
+    const pending = this.pending.get(key) ?? []
+    const first = pending.find((d) => d.receiptCid === receiptCid)?.prover
+    if (first === prover) return { queued: false, reason: 'duplicate-delivery' }
+    if (first !== undefined) return { queued: false, reason: 'copied-receipt', original: first }
+    pending.push({ prover, receiptCid })
     this.pending.set(key, pending)
     return { queued: true }
   }
 
   /**
-   * A delivery verified. The first one proves the item and is credited (true); a later one that
-   * also verified is tolerated and never paid (false).
+   * A delivery verified: the first to do so proves the item and is credited (returned); once the
+   * item is proved, a later one that also verified is tolerated and never paid (undefined).
+   * Between different receipts this is the first verified, not the first arrived: both are real
+   * work, and waiting on an earlier delivery's verification would let a slow (or trickling)
+   * prover hold the item up. Copies of one receipt never get this far: only the first sender of
+   * a receipt CID is verified (see `deliver`).
    */
-  accepted(slot: WorkSlot, key: string | number, prover: string, receiptCid: string): boolean {
-    this.pending.get(key)?.delete(`${prover} ${receiptCid}`)
-    if (slot.status === 'proved') return false
+  accepted(
+    slot: WorkSlot,
+    key: string | number,
+    prover: string,
+    receiptCid: string,
+  ): Credit | undefined {
+    const known = this.forget(key, prover, receiptCid)
+    if (!known || slot.status === 'proved') return undefined
     slot.status = 'proved'
     slot.receiptCid = receiptCid
     slot.provedBy = prover
     release(slot)
-    return true
+    this.pending.delete(key)
+    return { prover, receiptCid }
   }
 
   /**
@@ -137,23 +182,48 @@ export class WorkLedger {
    * item re-opens if that prover held the claim.
    */
   rejected(slot: WorkSlot, key: string | number, prover: string, receiptCid: string): Rejection {
-    this.pending.get(key)?.delete(`${prover} ${receiptCid}`)
+    this.forget(key, prover, receiptCid)
     slot.rejects += 1
     const strikes = (this.strikes.get(prover) ?? 0) + 1
     this.strikes.set(prover, strikes)
-    const reopened = slot.status === 'claimed' && slot.claimedBy === prover
-    if (reopened) {
-      slot.status = 'open'
-      release(slot)
+    const banned = strikes === this.rules.maxStrikes
+    let reopened = false
+    if (slot.status === 'claimed' && slot.holders?.[prover] !== undefined) {
+      delete slot.holders[prover]
+      // Open again only if nobody else still races on it.
+      reopened = Object.keys(slot.holders).length === 0
+      if (reopened) {
+        slot.status = 'open'
+        release(slot)
+      } else {
+        view(slot)
+      }
     }
-    return { strikes, banned: strikes === this.rules.maxStrikes, reopened }
+    return { strikes, banned, reopened }
   }
 
-  /** A claim past its deadline re-opens its item: true when that happened. */
+  /** Claims past their deadline lapse; when the last one lapsed the item re-opens (true). */
   expire(slot: WorkSlot, now: number): boolean {
-    if (slot.status !== 'claimed' || (slot.claimExpires ?? 0) > now) return false
+    if (slot.status !== 'claimed') return false
+    const holders = slot.holders ?? {}
+    for (const [holder, expires] of Object.entries(holders)) {
+      if (expires <= now) delete holders[holder]
+    }
+    if (Object.keys(holders).length > 0) {
+      view(slot)
+      return false
+    }
     slot.status = 'open'
     release(slot)
+    return true
+  }
+
+  /** Drops a delivery from the queue; false when it was not queued. */
+  private forget(key: string | number, prover: string, receiptCid: string): boolean {
+    const pending = this.pending.get(key)
+    const at = pending?.findIndex((d) => d.prover === prover && d.receiptCid === receiptCid) ?? -1
+    if (at < 0) return false
+    pending!.splice(at, 1)
     return true
   }
 }
@@ -170,6 +240,19 @@ export function restoredSlot(saved: WorkSlot | undefined): WorkSlot {
 }
 
 function release(slot: WorkSlot): void {
+  delete slot.holders
   delete slot.claimedBy
   delete slot.claimExpires
+}
+
+/** Keeps `claimedBy` and `claimExpires` in step with `holders`. */
+function view(slot: WorkSlot): void {
+  const entries = Object.entries(slot.holders ?? {})
+  if (entries.length === 0) {
+    delete slot.claimedBy
+    delete slot.claimExpires
+    return
+  }
+  slot.claimedBy = entries[0]![0]
+  slot.claimExpires = Math.max(...entries.map(([, expires]) => expires))
 }

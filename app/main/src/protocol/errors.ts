@@ -10,6 +10,7 @@ export type MessageErrorCode =
   | 'bad-version' // `v` missing or not PROTOCOL_VERSION
   | 'wrong-type' // a valid type, but not one the caller expects on this topic or stream
   | 'wrong-topic' // about another job than the job topic it came on
+  | 'wrong-author' // on a job's topic, signed by someone other than the job's client
   | 'bad-schema' // a field missing, unknown, of the wrong type, out of range or too long
   | 'unsupported-key' // a peer ID whose key is not Ed25519 (RSA, secp256k1, ECDSA)
   | 'bad-job-id' // a need whose jobId is not the hash of its sender, nonce, image and input

@@ -1,5 +1,6 @@
 //! One function per worker operation, each a handful of calls into risc0-zkvm's host API.
 
+use bincode::Options;
 use std::{
     any::Any,
     fs,
@@ -448,7 +449,7 @@ fn verify_succinct(receipt_path: &Path, expected: &claims::ClaimParts) -> OpResu
     let expected = expected.to_claim().map_err(|err| OpError::invalid_request(format!("{err:#}")))?;
     let bytes = fs::read(receipt_path)
         .map_err(|err| OpError::invalid_request(format!("cannot read {}: {err}", receipt_path.display())))?;
-    let receipt: SuccinctReceipt<ReceiptClaim> = bincode::deserialize(&bytes)
+    let receipt: SuccinctReceipt<ReceiptClaim> = decode_exact(&bytes)
         .map_err(|err| OpError::verification(format!("not a succinct receipt: {err}")))?;
     receipt
         .verify_integrity_with_context(&VerifierContext::default())
@@ -627,10 +628,20 @@ fn exit_code_json(code: ExitCode) -> Value {
     }
 }
 
+/// Decodes bincode as `bincode::deserialize` does (fixed-width integers), but refuses bytes after
+/// the value: a receipt with anything appended is not the object its CID names, so it is refused
+/// rather than verified.
+fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, bincode::Error> {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .reject_trailing_bytes()
+        .deserialize(bytes)
+}
+
 fn read_bincode<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, OpError> {
     let bytes = fs::read(path)
         .map_err(|err| OpError::invalid_request(format!("cannot read {}: {err}", path.display())))?;
-    bincode::deserialize(&bytes)
+    decode_exact(&bytes)
         .map_err(|err| OpError::invalid_request(format!("{} is not {what}: {err}", path.display())))
 }
 
@@ -639,7 +650,7 @@ fn read_bincode<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, OpErr
 fn read_untrusted_segment_receipt(path: &Path) -> Result<SegmentReceipt, OpError> {
     let bytes = fs::read(path)
         .map_err(|err| OpError::invalid_request(format!("cannot read {}: {err}", path.display())))?;
-    bincode::deserialize(&bytes)
+    decode_exact(&bytes)
         .map_err(|err| OpError::verification(format!("not a segment receipt: {err}")))
 }
 
@@ -665,6 +676,24 @@ mod tests {
         let path = dir.join(name);
         fs::write(&path, bytes).unwrap();
         path
+    }
+
+    #[test]
+    fn bincode_with_bytes_after_the_value_is_refused() {
+        let value: (u32, Vec<u8>) = (7, vec![1, 2, 3]);
+        let bytes = bincode::serialize(&value).unwrap();
+        // The same encoding as bincode::serialize / deserialize use...
+        assert_eq!(decode_exact::<(u32, Vec<u8>)>(&bytes).unwrap(), value);
+        // ...but one byte more is an error, where bincode::deserialize would ignore it.
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(bincode::deserialize::<(u32, Vec<u8>)>(&longer).unwrap(), value);
+        assert!(decode_exact::<(u32, Vec<u8>)>(&longer).is_err());
+        let path = temp_file("trailing.receipt", &longer);
+        let err = read_bincode::<(u32, Vec<u8>)>(&path, "a pair").err().unwrap();
+        assert_eq!(err.code, "INVALID_INPUT");
+        let err = read_untrusted_segment_receipt(&path).err().unwrap();
+        assert_eq!(err.code, "VERIFICATION_FAILED");
     }
 
     #[test]
