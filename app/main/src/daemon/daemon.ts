@@ -12,7 +12,7 @@ import { ClientService } from '../net/client-service.ts'
 import { startNetworkNode, type NetworkNode } from '../net/node.ts'
 import { ProverService, type ProverFault } from '../net/prover-service.ts'
 import { proverSettings, type ProverSettingsInput } from '../net/prover-settings.ts'
-import { Wire } from '../net/wire.ts'
+import { Libp2pWire } from '../net/wire.ts'
 import { TOPICS } from '../protocol/messages.ts'
 import { JobStore } from '../store/index.ts'
 import { Housekeeper } from '../housekeeping/housekeeper.ts'
@@ -77,7 +77,8 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
         : {}),
     })
     undo.push(() => node.stop())
-    const wire = new Wire(node, logger.forComponent('wire'))
+    const wire = new Libp2pWire(node, logger.forComponent('wire'))
+    undo.push(() => wire.close())
     const store = JobStore.open(join(home, 'jobs.sqlite'))
     undo.push(() => store.close())
     const events = new EventHub()

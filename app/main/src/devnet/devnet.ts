@@ -14,7 +14,7 @@ import { ClientService, type ClientServiceOptions } from '../net/client-service.
 import { startNetworkNode, type NetworkNode } from '../net/node.ts'
 import type { ProverFault } from '../net/prover-service.ts'
 import type { ProverSettingsInput } from '../net/prover-settings.ts'
-import { Wire } from '../net/wire.ts'
+import { Libp2pWire } from '../net/wire.ts'
 import { TOPICS } from '../protocol/messages.ts'
 import { JobStore } from '../store/index.ts'
 
@@ -100,7 +100,7 @@ export async function spawnNode(
 
 interface ClientParts {
   readonly node: NetworkNode
-  readonly wire: Wire
+  readonly wire: Libp2pWire
   readonly service: ClientService
   readonly store: JobStore | undefined
 }
@@ -115,7 +115,7 @@ async function startClient(
     bootstrap: [bootstrapAddr],
     ...(listen !== undefined ? { listen } : {}),
   })
-  const wire = new Wire(node, options.logger.forComponent('wire'))
+  const wire = new Libp2pWire(node, options.logger.forComponent('wire'))
   const store =
     options.persistClient === true ? JobStore.open(join(dir, 'client', 'jobs.sqlite')) : undefined
   const service = new ClientService({
@@ -165,7 +165,7 @@ export class Devnet {
   get clientNode(): NetworkNode {
     return this.parts.node
   }
-  get wire(): Wire {
+  get wire(): Libp2pWire {
     return this.parts.wire
   }
   get client(): ClientService {

@@ -280,7 +280,7 @@ export class ClientService {
     this.clock = options.clock ?? Date.now
     this.evidence = new EvidenceChecker({
       storage: options.storage,
-      libp2p: options.wire.node.libp2p,
+      peers: options.wire,
       prover: options.prover,
       workDir: options.workDir,
       fetchTimeoutMs: 3_000,
@@ -332,7 +332,7 @@ export class ClientService {
     const programCid = await putFile(storage, request.program)
     const inputCid = await putFile(storage, request.input)
     const nonce = randomBytes(32).toString('hex')
-    const jobId = deriveJobId({ clientPeerId: wire.node.peerId, nonce, imageId, inputCid })
+    const jobId = deriveJobId({ clientPeerId: wire.peerId, nonce, imageId, inputCid })
     const dir = resolve(this.options.workDir, 'jobs', jobId)
     await mkdir(join(dir, 'receipts'), { recursive: true })
     // The job's own copies: a restart during execution executes again from them.
@@ -523,7 +523,7 @@ export class ClientService {
         proverKind: 'risc0' as const,
         recursion: succinct,
       },
-      clientAddrs: wire.node.addresses().slice(0, 8),
+      clientAddrs: wire.addresses().slice(0, 8),
     }
     const machine = new ClientJob({
       need: {
@@ -646,7 +646,7 @@ export class ClientService {
         journalPath: saved.journalPath,
         stdoutPath: saved.stdoutPath,
         stderrPath: saved.stderrPath,
-        needBody: { ...saved.need, clientAddrs: this.options.wire.node.addresses().slice(0, 8) },
+        needBody: { ...saved.need, clientAddrs: this.options.wire.addresses().slice(0, 8) },
         startedAt: saved.startedAt,
         executeMs: saved.executeMs,
         onEvent,
@@ -911,7 +911,7 @@ export class ClientService {
     const plugin = this.options.prover
     const outcome = await checkDeliveredReceipt(
       this.options.storage,
-      this.options.wire.node.libp2p,
+      this.options.wire,
       prover,
       receiptCid,
       receiptFile(job.dir, index, receiptCid),

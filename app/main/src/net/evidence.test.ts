@@ -12,6 +12,8 @@ import { openCore, REPO_ROOT, type Core } from '../core.ts'
 import { EvidenceChecker } from './evidence.ts'
 import { startNetworkNode, type NetworkNode } from './node.ts'
 import { putFile } from './transfer.ts'
+import { Libp2pWire } from './wire.ts'
+import { createLogger } from '../log/logger.ts'
 
 const GUESTS = join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests')
 
@@ -48,7 +50,7 @@ describe('benchmark evidence: an offer’s receipt fetched from its prover and c
     receiptCid = await putFile(holder.storage, receipt)
     checker = new EvidenceChecker({
       storage: client.storage,
-      libp2p: client.libp2p,
+      peers: new Libp2pWire(client, createLogger({ level: 'silent' })),
       prover: {
         inspectSegment: (request) => {
           inspections += 1
@@ -111,7 +113,7 @@ describe('benchmark evidence: an offer’s receipt fetched from its prover and c
   test('an object over the size bound is invalid, refused before it is all fetched', async () => {
     const small = new EvidenceChecker({
       storage: client.storage,
-      libp2p: client.libp2p,
+      peers: new Libp2pWire(client, createLogger({ level: 'silent' })),
       prover,
       workDir: join(dir, 'checks-small'),
       maxBytes: 4096,

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Libp2p } from '@libp2p/interface'
+import type { Redial } from './transfer.ts'
 import {
   isWholesumError,
   type CidString,
@@ -17,7 +17,7 @@ import { fetchFromHolder } from './transfer.ts'
 
 export interface EvidenceCheckerOptions {
   readonly storage: StoragePlugin
-  readonly libp2p: Libp2p
+  readonly peers: Redial
   readonly prover: Pick<ProverPlugin, 'inspectSegment'>
   /** Scratch space for fetched receipts (each is deleted once checked). */
   readonly workDir: string
@@ -70,7 +70,7 @@ export class EvidenceChecker {
         await mkdir(dir, { recursive: true })
         await fetchFromHolder(
           this.options.storage,
-          this.options.libp2p,
+          this.options.peers,
           { peerId: prover },
           receiptCid,
           file,

@@ -202,7 +202,7 @@ export class JoinDriver {
     const { prover, round, index, receiptCid } = command
     const outcome = await checkDeliveredReceipt(
       this.options.storage,
-      this.options.wire.node.libp2p,
+      this.options.wire,
       prover,
       receiptCid,
       this.receiptFile(receiptCid),

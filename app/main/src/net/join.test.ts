@@ -28,7 +28,7 @@ import { ClientService, type ClientEvent } from './client-service.ts'
 import { startNetworkNode, type NetworkNode } from './node.ts'
 import { ProverService } from './prover-service.ts'
 import { proverSettings } from './prover-settings.ts'
-import { Wire } from './wire.ts'
+import { Libp2pWire } from './wire.ts'
 
 const GUESTS = join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests')
 const PROGRAM = join(GUESTS, 'dist', 'hashchain.bin')
@@ -197,7 +197,7 @@ describe('the JOIN stage over the network (recursion circuit: a TEST DOUBLE)', (
     const clientNode = await startNetworkNode(join(dir, name, 'client'), { dht: false })
     nodes.push(clientNode)
     const client = new ClientService({
-      wire: new Wire(clientNode, logger),
+      wire: new Libp2pWire(clientNode, logger),
       storage: clientNode.storage,
       prover: new RecursionTestDouble(real),
       logger,
@@ -215,7 +215,7 @@ describe('the JOIN stage over the network (recursion circuit: a TEST DOUBLE)', (
       nodes.push(node)
       ids.push(node.peerId)
       const service = new ProverService({
-        wire: new Wire(node, logger),
+        wire: new Libp2pWire(node, logger),
         storage: node.storage,
         prover,
         settings: proverSettings({}, { recursion: true, accelerator: 'cpu' }),

@@ -4,8 +4,6 @@
 
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { dialPeer } from './dial.ts'
 import { type ProverPlugin, type StoragePlugin } from '@wholesum/plugin-api'
 import type { ComponentLogger } from '../log/logger.ts'
 import type { NeedTerms, OfferTerms, ProverSettings } from '../pipeline/market.ts'
@@ -132,11 +130,11 @@ export class ProverService {
    * dialled at its announced addresses whenever no connection is open (at most every 5 s).
    */
   private keepConnected(job: DealtJob, now: number): void {
-    const libp2p = this.options.wire.node.libp2p
-    const connected = libp2p.getConnections(peerIdFromString(job.client)).length > 0
+    const wire = this.options.wire
+    const connected = wire.connected(job.client)
     if (connected || now - (job.lastDialAt ?? 0) < 5_000) return
     job.lastDialAt = now
-    void dialPeer(libp2p, job.client, job.need.clientAddrs).catch(() => {})
+    void wire.dial(job.client, job.need.clientAddrs).catch(() => {})
   }
 
   /**
@@ -306,7 +304,7 @@ export class ProverService {
       if (
         reply.type === 'deal' &&
         reply.body.jobId === jobId &&
-        reply.body.prover === this.options.wire.node.peerId
+        reply.body.prover === this.options.wire.peerId
       ) {
         job.manifestCid = reply.body.manifestCid
         job.manifest = await this.fetchManifest(jobId, reply.body.manifestCid)
@@ -416,7 +414,7 @@ export class ProverService {
     signal: AbortSignal,
   ): Promise<void> {
     const holder = { peerId: job.client, addrs: job.need.clientAddrs }
-    await fetchFromHolder(this.options.storage, this.options.wire.node.libp2p, holder, cid, file, {
+    await fetchFromHolder(this.options.storage, this.options.wire, holder, cid, file, {
       maxBytes: 1 << 30,
       signal,
       timeoutMs: 20_000,
@@ -641,11 +639,10 @@ export class ProverService {
       await mkdir(dir, { recursive: true })
       const holder = { peerId: job.client, addrs: job.need.clientAddrs }
       const [leftFile, rightFile] = [join(dir, `${left}.receipt`), join(dir, `${right}.receipt`)]
-      const libp2p = this.options.wire.node.libp2p
       const signal = controller.signal
       await Promise.all([
-        fetchReceipt(this.options.storage, libp2p, holder, left, leftFile, { signal }),
-        fetchReceipt(this.options.storage, libp2p, holder, right, rightFile, { signal }),
+        fetchReceipt(this.options.storage, this.options.wire, holder, left, leftFile, { signal }),
+        fetchReceipt(this.options.storage, this.options.wire, holder, right, rightFile, { signal }),
       ])
       const started = this.clock()
       const joined = await this.options.prover.join({

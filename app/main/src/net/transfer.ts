@@ -11,9 +11,10 @@ import {
   type CidString,
   type StoragePlugin,
 } from '@wholesum/plugin-api'
-import type { Libp2p } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { dialPeer } from './dial.ts'
+import type { Wire } from './wire.ts'
+
+/** What a transfer needs of the network: to reconnect to the holder when bitswap went quiet. */
+export type Redial = Pick<Wire, 'redial'>
 
 export async function putFile(
   storage: StoragePlugin,
@@ -72,7 +73,7 @@ export interface Holder {
  */
 export async function fetchFromHolder(
   storage: StoragePlugin,
-  libp2p: Libp2p,
+  peers: Redial,
   holder: Holder,
   cid: CidString,
   file: string,
@@ -91,9 +92,8 @@ export async function fetchFromHolder(
       throw err
     }
     options.onRetry?.(err)
-    await libp2p.hangUp(peerIdFromString(holder.peerId)).catch(() => {})
     const dialOptions = options.signal !== undefined ? { signal: options.signal } : {}
-    await dialPeer(libp2p, holder.peerId, holder.addrs, dialOptions).catch(() => {})
+    await peers.redial(holder.peerId, holder.addrs, dialOptions).catch(() => {})
     return await fetch()
   }
 }
@@ -109,13 +109,13 @@ const RECEIPT_FETCH_IDLE_MS = 20_000
  */
 export async function fetchReceipt(
   storage: StoragePlugin,
-  libp2p: Libp2p,
+  peers: Redial,
   holder: Holder,
   receiptCid: CidString,
   file: string,
   options: { signal?: AbortSignal; onRetry?: (error: Error) => void } = {},
 ): Promise<void> {
-  await fetchFromHolder(storage, libp2p, holder, receiptCid, file, {
+  await fetchFromHolder(storage, peers, holder, receiptCid, file, {
     maxBytes: MAX_RECEIPT_BYTES,
     timeoutMs: RECEIPT_FETCH_IDLE_MS,
     ...options,
@@ -133,7 +133,7 @@ export type CheckOutcome = { ok: true } | { ok: false; reason: string }
  */
 export async function checkDeliveredReceipt(
   storage: StoragePlugin,
-  libp2p: Libp2p,
+  peers: Redial,
   prover: string,
   receiptCid: CidString,
   file: string,
@@ -141,7 +141,7 @@ export async function checkDeliveredReceipt(
   options: { onRetry?: (error: Error) => void } = {},
 ): Promise<CheckOutcome> {
   try {
-    await fetchReceipt(storage, libp2p, { peerId: prover }, receiptCid, file, options)
+    await fetchReceipt(storage, peers, { peerId: prover }, receiptCid, file, options)
     await check(file)
     return { ok: true }
   } catch (err) {

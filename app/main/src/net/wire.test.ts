@@ -13,7 +13,7 @@ import { encodeFrame } from '../protocol/framing.ts'
 import { PROTOCOLS, pipelineTopic, type Message } from '../protocol/messages.ts'
 import { startNetworkNode, type NetworkNode } from './node.ts'
 import { GRAYLIST_THRESHOLD } from './peer-score.ts'
-import { Wire } from './wire.ts'
+import { Libp2pWire } from './wire.ts'
 
 /** Log lines captured per node, to show that every dropped message says why. */
 function capture(): { lines: string[]; logger: ReturnType<typeof createLogger> } {
@@ -32,8 +32,8 @@ describe('wire: signed messages over real libp2p nodes on loopback', () => {
   let dir: string
   let a: NetworkNode
   let b: NetworkNode
-  let wireA: Wire
-  let wireB: Wire
+  let wireA: Libp2pWire
+  let wireB: Libp2pWire
   const logB = capture()
   const gossipAtB: Message[] = []
   const requestsAtB: Message[] = []
@@ -42,8 +42,8 @@ describe('wire: signed messages over real libp2p nodes on loopback', () => {
     dir = await mkdtemp(join(tmpdir(), 'wholesum-wire-'))
     b = await startNetworkNode(join(dir, 'b'), { dht: false })
     a = await startNetworkNode(join(dir, 'a'), { dht: false, bootstrap: [b.addresses()[0]!] })
-    wireA = new Wire(a, capture().logger)
-    wireB = new Wire(b, logB.logger)
+    wireA = new Libp2pWire(a, capture().logger)
+    wireB = new Libp2pWire(b, logB.logger)
     wireB.subscribe(topic, (m) => gossipAtB.push(m))
     wireA.subscribe(topic, () => {})
     await wireB.handle(PROTOCOLS.status, async (m) => {
@@ -202,7 +202,7 @@ describe('wire: signed messages over real libp2p nodes on loopback', () => {
   test('seq is never below ts Ã— 1000 and always increases, even when the clock goes back', async () => {
     const times = [5_000_000, 5_000_000, 4_999_990, 5_000_020]
     let i = 0
-    const wire = new Wire(a, capture().logger, () => times[Math.min(i++, times.length - 1)]!)
+    const wire = new Libp2pWire(a, capture().logger, () => times[Math.min(i++, times.length - 1)]!)
     const envelopes = times.map(
       () => decode(wire.sign('status', status)) as { seq: number; ts: number },
     )
@@ -242,7 +242,7 @@ describe('gossip is validated before it is forwarded (three nodes in a line: A â
   let a: NetworkNode
   let b: NetworkNode
   let c: NetworkNode
-  let wireA: Wire
+  let wireA: Libp2pWire
   const logB = capture()
   const logC = capture()
   const atB: Message[] = []
@@ -279,9 +279,9 @@ describe('gossip is validated before it is forwarded (three nodes in a line: A â
     b = await startNetworkNode(join(dir, 'b'), { dht: false })
     a = await startNetworkNode(join(dir, 'a'), { dht: false, bootstrap: [b.addresses()[0]!] })
     c = await startNetworkNode(join(dir, 'c'), { dht: false, bootstrap: [b.addresses()[0]!] })
-    wireA = new Wire(a, capture().logger)
-    new Wire(b, logB.logger).subscribe(topic, (m) => atB.push(m))
-    new Wire(c, logC.logger).subscribe(topic, (m) => atC.push(m))
+    wireA = new Libp2pWire(a, capture().logger)
+    new Libp2pWire(b, logB.logger).subscribe(topic, (m) => atB.push(m))
+    new Libp2pWire(c, logC.logger).subscribe(topic, (m) => atC.push(m))
     wireA.subscribe(topic, () => {})
     // B forwards to its mesh: wait until C (and A) are grafted there.
     const meshOfB = () => router(b).getMeshPeers(topic).map(String)
@@ -330,7 +330,7 @@ describe('gossip is validated before it is forwarded (three nodes in a line: A â
   test('only wholesum topics can be followed; unsubscribing stops deliveries', async () => {
     assert.throws(() => wireA.subscribe('/some/other/topic', () => {}), /not a wholesum topic/)
     assert.throws(() => wireA.subscribe(pipelineTopic('not-a-job'), () => {}), /not a wholesum/)
-    const wireC = new Wire(c, capture().logger)
+    const wireC = new Libp2pWire(c, capture().logger)
     const other = pipelineTopic('c'.repeat(64))
     assert.equal(wireC.follows(other), false)
     wireC.subscribe(other, () => {})

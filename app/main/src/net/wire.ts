@@ -9,12 +9,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Stream, StreamMessageEvent } from '@libp2p/interface'
 import { TopicValidatorResult, type Message as GossipMessage } from '@libp2p/gossipsub'
 import type { ComponentLogger } from '../log/logger.ts'
-import {
-  decodeVerified,
-  encodeSigned,
-  MessageError,
-  type MessageErrorCode,
-} from '../protocol/codec.ts'
+import { MessageError, type MessageErrorCode } from '../protocol/codec.ts'
 import { maxFrameBytes } from '../protocol/framing.ts'
 import {
   DIRECT_TYPES,
@@ -26,15 +21,14 @@ import {
   type MessageOf,
   type MessageType,
 } from '../protocol/messages.ts'
-import { ReplayGuard } from '../protocol/replay.ts'
-import { SeqCounter } from '../protocol/seq.ts'
+import { Envelopes, NOT_NEW } from './envelopes.ts'
 import { dialPeer } from './dial.ts'
 import { scoreTopic, type NetworkNode } from './node.ts'
 
 export type BodyOf<T extends MessageType> = MessageOf<T>['body']
 
 /** What each direct protocol's request is; `handle` checks it before a handler runs. */
-type RequestTypeOf = {
+export type RequestTypeOf = {
   [PROTOCOLS.offer]: 'offer'
   [PROTOCOLS.claim]: 'claim'
   [PROTOCOLS.proof]: 'proof'
@@ -85,26 +79,53 @@ function frameLength(payload: number): number {
   return prefix + payload
 }
 
-/** Checks that fail for messages that are well formed and genuine, only not new. */
-const NOT_NEW: ReadonlySet<MessageErrorCode> = new Set(['stale', 'future', 'replay', 'duplicate'])
+/**
+ * What the services see of the network: signed gossip and one-request-one-response streams, and
+ * whether a peer is reachable. `Libp2pWire` is the real one; `testing/memory-wire.ts` runs the
+ * same messages through the same codec between nodes of one process, for fast multi-node tests.
+ */
+export interface Wire {
+  readonly peerId: string
+  /** This node's listen addresses, with its peer ID. */
+  addresses(): string[]
+  subscribe(topic: string, handler: (message: Message) => void, options?: SubscribeOptions): void
+  unsubscribe(topic: string): void
+  follows(topic: string): boolean
+  publish<T extends MessageType>(topic: string, type: T, body: BodyOf<T>): Promise<void>
+  handle<P extends ProtocolId>(
+    protocol: P,
+    handler: (message: MessageOf<RequestTypeOf[P]>, from: string) => Reply | Promise<Reply>,
+  ): Promise<void>
+  request<T extends MessageType>(
+    peer: string,
+    protocol: string,
+    type: T,
+    body: BodyOf<T>,
+    options?: RequestOptions,
+  ): Promise<Message>
+  /** Whether a connection to `peer` is open now. */
+  connected(peer: string): boolean
+  /** Dials `peer`, at `addrs` when given (else wherever the peer store knows it). */
+  dial(peer: string, addrs?: readonly string[], options?: { signal?: AbortSignal }): Promise<void>
+  /** Drops any connection to `peer` and dials it afresh (a transfer that went silent). */
+  redial(peer: string, addrs?: readonly string[], options?: { signal?: AbortSignal }): Promise<void>
+  /** Stops serving every protocol this wire handles and leaves every topic it follows. */
+  close(): Promise<void>
+}
 
-export class Wire {
+export class Libp2pWire implements Wire {
   readonly node: NetworkNode
   private readonly logger: ComponentLogger
-  private readonly guard: ReplayGuard
-  private readonly clock: () => number
-  /** seq = max(previous + 1, ts × 1000): increasing across restarts, never below its own ts. */
-  private readonly seq = new SeqCounter()
+  private readonly envelopes: Envelopes
   private readonly topicHandlers = new Map<string, (message: Message) => void>()
+  private readonly protocols = new Set<string>()
   /** Gossip that passed the topic validator, decoded there once (the replay guard admits once). */
   private readonly validated = new WeakMap<GossipMessage, Message>()
 
   constructor(node: NetworkNode, logger: ComponentLogger, clock: () => number = Date.now) {
     this.node = node
     this.logger = logger
-    this.clock = clock
-    // Built with the start time: messages made before this node started are never accepted.
-    this.guard = new ReplayGuard({ now: clock() })
+    this.envelopes = new Envelopes(node.peerKey, logger, clock)
     node.libp2p.services.pubsub.addEventListener('gossipsub:message', (event) => {
       const { msg } = event.detail
       const message = this.validated.get(msg)
@@ -113,14 +134,43 @@ export class Wire {
     })
   }
 
+  get peerId(): string {
+    return this.node.peerId
+  }
+
+  addresses(): string[] {
+    return this.node.addresses()
+  }
+
+  connected(peer: string): boolean {
+    return this.node.libp2p.getConnections(peerIdFromString(peer)).length > 0
+  }
+
+  async dial(
+    peer: string,
+    addrs?: readonly string[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await dialPeer(this.node.libp2p, peer, addrs, options)
+  }
+
+  async redial(
+    peer: string,
+    addrs?: readonly string[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.node.libp2p.hangUp(peerIdFromString(peer)).catch(() => {})
+    await dialPeer(this.node.libp2p, peer, addrs, options)
+  }
+
+  async close(): Promise<void> {
+    for (const topic of [...this.topicHandlers.keys()]) this.unsubscribe(topic)
+    for (const protocol of [...this.protocols]) await this.node.libp2p.unhandle(protocol)
+    this.protocols.clear()
+  }
+
   sign<T extends MessageType>(type: T, body: BodyOf<T>): Uint8Array {
-    // One clock reading for both, so seq is never below ts × 1000.
-    const now = this.clock()
-    return encodeSigned(type, body as never, {
-      privateKey: this.node.peerKey,
-      seq: this.seq.next(now),
-      now,
-    })
+    return this.envelopes.sign(type, body as never)
   }
 
   subscribe(
@@ -164,7 +214,7 @@ export class Wire {
     author: string | undefined,
   ): TopicValidatorResult {
     let failed: MessageErrorCode | undefined
-    const message = this.check(
+    const message = this.envelopes.check(
       msg.data,
       {
         via,
@@ -195,6 +245,7 @@ export class Wire {
     protocol: P,
     handler: (message: MessageOf<RequestTypeOf[P]>, from: string) => Reply | Promise<Reply>,
   ): Promise<void> {
+    this.protocols.add(protocol)
     await this.node.libp2p.handle(
       protocol,
       async (stream: Stream, connection: Connection) => {
@@ -214,7 +265,7 @@ export class Wire {
             }
           }
           trailing()
-          const message = this.check(bytes, {
+          const message = this.envelopes.check(bytes, {
             via: from,
             protocol,
             expectedFrom: from,
@@ -273,7 +324,7 @@ export class Wire {
       if (received.bytes() > frameLength(bytes.byteLength)) {
         throw new MessageError('malformed', `${protocol}: bytes after the reply frame from ${peer}`)
       }
-      const reply = this.check(bytes, {
+      const reply = this.envelopes.check(bytes, {
         via: peer,
         protocol,
         expectedFrom: peer,
@@ -288,61 +339,6 @@ export class Wire {
       throw err
     } finally {
       received.stop()
-    }
-  }
-
-  private check(
-    bytes: Uint8Array,
-    context: {
-      via: string
-      topic?: string
-      protocol?: string
-      expectedFrom?: string
-      expectedType?: MessageType | readonly MessageType[] | undefined
-      /** On a job's own topic: the job every message must be about. */
-      expectedJob?: string
-      /** The one peer whose messages the topic carries. */
-      expectedAuthor?: string
-    },
-    onDrop?: (code: MessageErrorCode) => void,
-  ): Message | undefined {
-    try {
-      const message = decodeVerified(bytes, {
-        now: this.clock(),
-        ...(context.expectedFrom !== undefined ? { expectedFrom: context.expectedFrom } : {}),
-        ...(context.expectedType !== undefined
-          ? { expectedType: context.expectedType as MessageType[] }
-          : {}),
-      })
-      const about = (message.body as { jobId?: string }).jobId
-      if (context.expectedJob !== undefined && about !== context.expectedJob) {
-        // Checked before the replay guard: a misplaced message must not use up its sequence number.
-        throw new MessageError(
-          'wrong-topic',
-          `a ${message.type} about job ${about} on the topic of job ${context.expectedJob}`,
-        )
-      }
-      if (context.expectedAuthor !== undefined && message.from !== context.expectedAuthor) {
-        // Also before the replay guard, for the same reason.
-        throw new MessageError(
-          'wrong-author',
-          `a ${message.type} signed by ${message.from}, not by ${context.expectedAuthor}, whose job's topic this is`,
-        )
-      }
-      this.guard.check(message, bytes, this.clock())
-      return message
-    } catch (err) {
-      const code = err instanceof MessageError ? err.code : 'malformed'
-      onDrop?.(code)
-      this.logger.warn('message dropped', {
-        code,
-        reason: (err as Error).message,
-        via: context.via,
-        ...(context.topic !== undefined ? { topic: context.topic } : {}),
-        ...(context.protocol !== undefined ? { protocol: context.protocol } : {}),
-        bytes: bytes.length,
-      })
-      return undefined
     }
   }
 }
