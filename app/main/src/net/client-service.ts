@@ -1143,6 +1143,19 @@ export class ClientService {
       )
     }
     const reply = job.machine.claim(from, index, this.clock())
+    if (reply.granted) {
+      // The ledger decided; the store records what it decided, before the grant goes out (a
+      // failed write throws, and the prover gets no answer and asks again).
+      const slot = job.machine.stage.slot(index)
+      if (slot !== undefined && slot.status === 'claimed') {
+        this.options.store?.updateSegment(jobId, index, {
+          status: 'claimed',
+          claimedBy: slot.claimedBy ?? null,
+          claimExpires: slot.claimExpires ?? null,
+          attempts: slot.claims,
+        })
+      }
+    }
     if (reply.granted && !reply.renewal)
       this.emit(jobId, job.onEvent, { type: 'claim', jobId, prover: from, index })
     return {

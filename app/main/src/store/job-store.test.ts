@@ -212,34 +212,6 @@ describe('jobs', () => {
 })
 
 describe('segments', () => {
-  test('claimSegment marks an unproved segment claimed, counts attempts, and a newer claim replaces it', () => {
-    const job = seed('a')
-    assert.equal(store.claimSegment(job.jobId, 1, alice, 100), true)
-    assert.deepEqual(store.getSegment(job.jobId, 1), {
-      ...newSegments('a', 4)[1],
-      jobId: job.jobId,
-      status: 'claimed',
-      claimedBy: alice,
-      claimExpires: 100,
-      attempts: 1,
-      rejects: 0,
-    })
-    assert.equal(store.claimSegment(job.jobId, 1, bob, 200), true)
-    const segment = store.getSegment(job.jobId, 1)
-    assert.equal(segment?.claimedBy, bob)
-    assert.equal(segment?.claimExpires, 200)
-    assert.equal(segment?.attempts, 2)
-  })
-
-  test('claimSegment on a proved segment changes nothing and returns false', () => {
-    const job = seed('a')
-    store.markProved(job.jobId, 0, { receiptCid: cidOf('r0'), prover: alice, at: 50 })
-    assert.equal(store.claimSegment(job.jobId, 0, bob, 100), false)
-    assert.equal(store.getSegment(job.jobId, 0)?.claimedBy, undefined)
-    assert.throws(() => store.claimSegment(job.jobId, 9, bob, 100), NotFoundError)
-    assert.throws(() => store.claimSegment(job.jobId, -1, bob, 100), invalid(/idx must be a whole/))
-  })
-
   test('markProved: the first valid delivery wins, a second one changes nothing', () => {
     const job = seed('a')
     store.upsertDeal({
@@ -256,7 +228,7 @@ describe('segments', () => {
       signedAt: 2,
       expires: 9,
     })
-    store.claimSegment(job.jobId, 2, bob, 100)
+    store.updateSegment(job.jobId, 2, { status: 'claimed', claimedBy: bob, claimExpires: 100 })
     assert.equal(
       store.markProved(job.jobId, 2, { receiptCid: cidOf('alice-2'), prover: alice, at: 60 }),
       true,
@@ -283,30 +255,6 @@ describe('segments', () => {
       () => store.markProved(job.jobId, 4, { receiptCid: cidOf('r'), prover: alice }),
       (err) => err instanceof NotFoundError && /segment 4 of job/.test(err.message),
     )
-  })
-
-  test('reopenExpired re-opens claims expired at or before now, and only those', () => {
-    const job = seed('a', 5)
-    store.claimSegment(job.jobId, 0, alice, 100)
-    store.claimSegment(job.jobId, 1, bob, 200)
-    store.claimSegment(job.jobId, 3, carol, 100)
-    store.claimSegment(job.jobId, 4, carol, 50)
-    store.markProved(job.jobId, 4, { receiptCid: cidOf('r4'), prover: carol })
-    assert.deepEqual(store.reopenExpired(job.jobId, 99), [])
-    assert.deepEqual(store.reopenExpired(job.jobId, 100), [0, 3])
-    assert.deepEqual(store.reopenExpired(job.jobId, 100), [])
-    const segments = store.getSegments(job.jobId)
-    assert.deepEqual(
-      segments.map((s) => [s.status, s.claimedBy ?? null]),
-      [
-        ['open', null],
-        ['claimed', bob],
-        ['open', null],
-        ['open', null],
-        ['proved', carol],
-      ],
-    )
-    assert.equal(segments[0]?.attempts, 1, 'the attempt is remembered after re-opening')
   })
 
   test('updateSegment sets fields as given and refuses bad ones', () => {
@@ -387,7 +335,7 @@ describe('deals and strikes', () => {
     )
   })
 
-  test("strike counts rejected receipts against the deal; with an index it re-opens that prover's claim", () => {
+  test('strike counts rejected receipts against the deal and on the segment; claims are not its business', () => {
     const job = seed('a')
     store.upsertDeal({
       jobId: job.jobId,
@@ -396,14 +344,15 @@ describe('deals and strikes', () => {
       signedAt: 1,
       expires: 9,
     })
-    store.claimSegment(job.jobId, 1, alice, 100)
-    store.claimSegment(job.jobId, 2, bob, 100)
+    store.updateSegment(job.jobId, 1, { status: 'claimed', claimedBy: alice, claimExpires: 100 })
+    store.updateSegment(job.jobId, 2, { status: 'claimed', claimedBy: bob, claimExpires: 100 })
     assert.equal(store.strike(job.jobId, alice, 1), 1)
     assert.equal(store.strike(job.jobId, alice, 2), 2)
     assert.equal(store.strike(job.jobId, alice), 3)
     const [s1, s2] = [store.getSegment(job.jobId, 1), store.getSegment(job.jobId, 2)]
-    assert.equal(s1?.status, 'open')
-    assert.equal(s1?.claimedBy, undefined)
+    // Re-opening is the work ledger's decision, recorded by the client with updateSegment.
+    assert.equal(s1?.status, 'claimed')
+    assert.equal(s1?.claimedBy, alice)
     assert.equal(s1?.rejects, 1)
     assert.equal(s2?.status, 'claimed', "bob's claim stays")
     assert.equal(s2?.claimedBy, bob)

@@ -546,27 +546,6 @@ export class JobStore implements Disposable {
   }
 
   /**
-   * Records a prover's claim notice on a segment not yet proved: it becomes `claimed` by that
-   * prover until `expiresAt`, and its attempts grow by one. Claims are advisory (near the end
-   * provers may prove what is claimed), so a newer claim replaces an older one. Returns false
-   * when the segment is already proved.
-   */
-  claimSegment(jobId: string, idx: number, prover: string, expiresAt: number): boolean {
-    const id = check.hex(jobId, 'jobId')
-    const index = check.count(idx, 'idx')
-    const by = check.peer(prover, 'prover')
-    const expires = check.time(expiresAt, 'expiresAt')
-    return this.transaction(() => {
-      const { changes } = this.#stmt(
-        `UPDATE segments SET status = 'claimed', claimedBy = ?, claimExpires = ?, attempts = attempts + 1
-         WHERE jobId = ? AND idx = ? AND status != 'proved'`,
-      ).run(by, expires, id, index)
-      if (changes === 0) this.#segment(id, index)
-      return changes > 0
-    })
-  }
-
-  /**
    * Credits the first valid delivery of a segment: marks it proved by `prover` with that receipt,
    * and counts it on the prover's deal (if there is one), atomically. Returns false, changing
    * nothing, when the segment was already proved (by anyone), so a second delivery earns nothing.
@@ -592,22 +571,6 @@ export class JobStore implements Disposable {
       )
       return true
     })
-  }
-
-  /** Re-opens the job's claimed segments whose claim expired at or before `now`; returns their indexes. */
-  reopenExpired(jobId: string, now: number): number[] {
-    const id = check.hex(jobId, 'jobId')
-    const at = check.time(now, 'now')
-    return this.#guard('re-opening expired claims', () =>
-      this.#stmt(
-        `UPDATE segments SET status = 'open', claimedBy = NULL, claimExpires = NULL
-         WHERE jobId = ? AND status = 'claimed' AND claimExpires <= ?
-         RETURNING idx`,
-      )
-        .all(id, at)
-        .map((row) => check.count(row['idx'], 'segments.idx'))
-        .sort((a, b) => a - b),
-    )
   }
 
   // ---- deals ----
@@ -649,7 +612,8 @@ export class JobStore implements Disposable {
 
   /**
    * Records a rejected receipt against a prover's deal and returns its strikes. With `idx`, also
-   * counts the reject on that segment and re-opens it if that prover held its claim.
+   * counts the reject on that segment. What a rejection does to claims is the work ledger's rule
+   * (`pipeline/work-ledger.ts`); the client records its outcome with `updateSegment`.
    */
   strike(jobId: string, prover: string, idx?: number): number {
     const id = check.hex(jobId, 'jobId')
@@ -662,13 +626,10 @@ export class JobStore implements Disposable {
       if (row === undefined) throw new NotFoundError(`no deal with ${by} on job ${id}`)
       if (index !== undefined) {
         this.#segment(id, index)
-        this.#stmt(
-          `UPDATE segments SET rejects = rejects + 1,
-             status = CASE WHEN status = 'claimed' AND claimedBy = ?1 THEN 'open' ELSE status END,
-             claimExpires = CASE WHEN status = 'claimed' AND claimedBy = ?1 THEN NULL ELSE claimExpires END,
-             claimedBy = CASE WHEN status = 'claimed' AND claimedBy = ?1 THEN NULL ELSE claimedBy END
-           WHERE jobId = ?2 AND idx = ?3`,
-        ).run(by, id, index)
+        this.#stmt('UPDATE segments SET rejects = rejects + 1 WHERE jobId = ? AND idx = ?').run(
+          id,
+          index,
+        )
       }
       return check.count(row['strikes'], 'deals.strikes')
     })

@@ -1,0 +1,159 @@
+// The client and prover services, unchanged, driven through whole jobs on the in-memory wire with
+// a receipt test double instead of risc0: the market, claims, deliveries, strikes, endgame and
+// assembly run as on the network, in seconds. Real libp2p and real proofs are the devnet tests'.
+
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import type { ProverPlugin } from '@wholesum/plugin-api'
+import { REPO_ROOT } from '../core.ts'
+import { createLogger } from '../log/logger.ts'
+import { MemoryNetwork, type MemoryWire } from '../testing/memory-wire.ts'
+import { MemoryStorage } from '../testing/memory-storage.ts'
+import { lyingProver, ReceiptDouble, stalledProver } from '../testing/receipt-double.ts'
+import { ClientService } from './client-service.ts'
+import { ProverService } from './prover-service.ts'
+import { proverSettings } from './prover-settings.ts'
+
+// The client checks that the program is a RISC Zero program: a real one, which is never run.
+const PROGRAM = join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests', 'dist', 'hello.bin')
+const SEGMENTS = 50
+
+interface Lines {
+  readonly lines: string[]
+  readonly logger: ReturnType<typeof createLogger>
+}
+function capture(): Lines {
+  const lines: string[] = []
+  return {
+    lines,
+    logger: createLogger({ level: 'info', stream: { write: (l: string) => lines.push(l) } }),
+  }
+}
+
+describe('client and prover services on the in-memory wire', () => {
+  let dir: string
+  const stops: (() => Promise<void>)[] = []
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wholesum-services-'))
+  })
+  after(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {})
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  async function prover(
+    network: MemoryNetwork,
+    storage: MemoryStorage,
+    name: string,
+    plugin: ProverPlugin,
+    log: Lines,
+  ): Promise<{ wire: MemoryWire; service: ProverService }> {
+    const wire = await network.join(log.logger.forComponent(`wire:${name}`))
+    const service = new ProverService({
+      wire,
+      storage,
+      prover: plugin,
+      settings: proverSettings(
+        { minPricePerSegment: 1, maxConcurrentSegments: 1, hz: 100_000 },
+        { recursion: false, accelerator: 'cpu' },
+      ),
+      logger: log.logger.forComponent(name),
+      workDir: join(dir, name),
+      tickMs: 50,
+    })
+    await service.start()
+    stops.push(() => service.stop())
+    return { wire, service }
+  }
+
+  test(
+    '50 segments, 10 provers, one liar and one that vanishes: done in seconds, credits right',
+    { timeout: 120_000 },
+    async () => {
+      const network = new MemoryNetwork()
+      const storage = new MemoryStorage() // one content-addressed store stands for everyone's
+      const log = capture()
+      const honest = () => new ReceiptDouble({ segments: SEGMENTS, proveMs: 20 })
+      const clientWire = await network.join(log.logger.forComponent('wire:client'))
+      const clientProver = honest()
+      const client = new ClientService({
+        wire: clientWire,
+        storage,
+        prover: clientProver,
+        logger: log.logger.forComponent('client'),
+        workDir: join(dir, 'client'),
+        offerWindowMs: 300,
+        bitfieldIntervalMs: 200,
+        claimTtlMs: 1_500,
+        tickMs: 50,
+      })
+      await client.start()
+      stops.push(() => client.stop())
+
+      let stalledClaims = 0
+      const stalling = stalledProver(honest())
+      const watched: ProverPlugin = {
+        ...stalling,
+        proveSegment: (request) => {
+          stalledClaims += 1
+          return stalling.proveSegment(request)
+        },
+      }
+      const liar = await prover(network, storage, 'liar', lyingProver(honest()), log)
+      const vanisher = await prover(network, storage, 'vanisher', watched, log)
+      const honestProvers = []
+      for (let i = 0; i < 8; i++) {
+        honestProvers.push(await prover(network, storage, `honest-${i}`, honest(), log))
+      }
+
+      const input = join(dir, 'input.bin')
+      await writeFile(input, 'fifty segments, please')
+      const started = performance.now()
+      const submitted = await client.accept({
+        program: PROGRAM,
+        input,
+        po2: 16,
+        rewardPerSegment: 1000n,
+        timeoutMs: 60_000,
+        maxProvers: 10,
+      })
+      // The vanisher goes away as soon as it holds a claim: its machine is gone mid-proof.
+      const vanished = (async () => {
+        while (stalledClaims === 0) await new Promise((r) => setTimeout(r, 10))
+        network.vanish(vanisher.wire.peerId)
+      })()
+      const outcome = await submitted.outcome
+      await vanished
+      const seconds = (performance.now() - started) / 1000
+      console.log(`50 segments, 10 provers: ${seconds.toFixed(1)} s`)
+
+      assert.equal(outcome.segments, SEGMENTS)
+      const credited = [...outcome.credits.values()].reduce((a, b) => a + b, 0)
+      assert.equal(credited, SEGMENTS, 'every segment credited once')
+      assert.equal(outcome.credits.get(liar.wire.peerId), undefined, 'the liar is paid nothing')
+      assert.equal(outcome.credits.get(vanisher.wire.peerId), undefined, 'nor the vanished one')
+      for (const [peer] of outcome.credits) {
+        assert.ok(
+          honestProvers.some((p) => p.wire.peerId === peer),
+          `${peer} is an honest prover`,
+        )
+      }
+      assert.ok((outcome.strikes.get(liar.wire.peerId) ?? 0) >= 1, 'the liar was struck')
+      assert.equal(outcome.strikes.get(vanisher.wire.peerId), undefined)
+      assert.ok(stalledClaims >= 1, 'the vanisher had taken work before it went')
+      assert.ok(
+        log.lines.some((l) => l.includes('segment receipt rejected')),
+        "the liar's receipts were rejected",
+      )
+      const verified = await clientProver.verify({
+        receipt: outcome.receiptPath,
+        imageId: outcome.imageId,
+      })
+      assert.equal(verified.segments, SEGMENTS)
+    },
+  )
+})
