@@ -46,6 +46,11 @@ export interface SubmitRequest {
    */
   readonly receipt?: 'composite' | 'succinct'
   readonly onEvent?: (event: ClientEvent) => void
+  /**
+   * Aborts the submission until the job is recorded (validation, image ID, storing program and
+   * input); once `accept` resolves, the job is the node's and only `cancel` stops it.
+   */
+  readonly signal?: AbortSignal
 }
 
 export type ClientEvent =
@@ -241,6 +246,14 @@ function receiptFile(dir: string, index: number, receiptCid: string): string {
 /** Periodic gossip: not an event of the job's history. */
 const GOSSIP: ReadonlySet<ClientCommand['type']> = new Set(['publish-need', 'publish-bitfield'])
 /** Commands that only ask for work and change no persisted state. */
+/** The direct protocols a client serves. */
+const CLIENT_PROTOCOLS = [
+  PROTOCOLS.offer,
+  PROTOCOLS.claim,
+  PROTOCOLS.proof,
+  PROTOCOLS.status,
+] as const
+
 const STATELESS: ReadonlySet<ClientCommand['type']> = new Set([
   ...GOSSIP,
   'verify-segment',
@@ -289,6 +302,7 @@ export class ClientService {
 
   async start(): Promise<void> {
     const { wire } = this.options
+    // (CLIENT_PROTOCOLS lists these four, for stop.)
     await wire.handle(PROTOCOLS.offer, (m, from) => this.onOffer(m, from))
     await wire.handle(PROTOCOLS.claim, (m, from) => this.onClaim(m, from))
     await wire.handle(PROTOCOLS.proof, (m, from) => this.onProof(m, from))
@@ -298,6 +312,10 @@ export class ClientService {
 
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer)
+    // Nothing reaches a stopped client: its protocols go, so peers get a clean refusal.
+    for (const protocol of CLIENT_PROTOCOLS) {
+      await this.options.wire.unhandle(protocol).catch(() => {})
+    }
     for (const controller of this.executing.values()) {
       controller.abort(new WholesumError('ABORTED', 'client stopped'))
     }
@@ -325,12 +343,16 @@ export class ClientService {
     const { prover, storage, wire } = this.options
     const limits = request.limits ?? DEFAULT_JOB_LIMITS
     const startedAt = this.clock()
+    const signal = request.signal
+    signal?.throwIfAborted()
     validatePo2(request.po2, limits)
     await validateProgram(request.program, limits)
     await validateInput(request.input, limits)
+    signal?.throwIfAborted()
     const imageId = await prover.imageId(request.program)
-    const programCid = await putFile(storage, request.program)
-    const inputCid = await putFile(storage, request.input)
+    const put = signal !== undefined ? { signal } : {}
+    const programCid = await putFile(storage, request.program, put)
+    const inputCid = await putFile(storage, request.input, put)
     const nonce = randomBytes(32).toString('hex')
     const jobId = deriveJobId({ clientPeerId: wire.peerId, nonce, imageId, inputCid })
     const dir = resolve(this.options.workDir, 'jobs', jobId)
@@ -356,6 +378,7 @@ export class ClientService {
     }
     await copyFile(request.program, plan.program)
     await copyFile(request.input, plan.input)
+    signal?.throwIfAborted()
     this.options.store?.createJob({
       jobId,
       role: 'client',

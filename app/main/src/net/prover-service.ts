@@ -164,6 +164,10 @@ export class ProverService {
     this.stopped = true
     if (this.timer !== undefined) clearInterval(this.timer)
     for (const controller of this.inFlight.keys()) controller.abort(new Error('prover stopping'))
+    // A stopped prover hears no more needs or bit fields (and relays none).
+    const wire = this.options.wire
+    if (wire.follows(TOPICS.need)) wire.unsubscribe(TOPICS.need)
+    for (const jobId of this.jobs.keys()) this.unfollow(jobId)
   }
 
   private onNeed(message: Message): void {

@@ -13,6 +13,7 @@ import { createLogger } from '../log/logger.ts'
 import { MemoryNetwork, type MemoryWire } from '../testing/memory-wire.ts'
 import { MemoryStorage } from '../testing/memory-storage.ts'
 import { lyingProver, ReceiptDouble, stalledProver } from '../testing/receipt-double.ts'
+import { JobStore } from '../store/index.ts'
 import { ClientService } from './client-service.ts'
 import { ProverService } from './prover-service.ts'
 import { proverSettings } from './prover-settings.ts'
@@ -156,4 +157,89 @@ describe('client and prover services on the in-memory wire', () => {
       assert.equal(verified.segments, SEGMENTS)
     },
   )
+
+  test(
+    'a job cancelled mid-PROVE: provers abort their proofs and drop the job',
+    { timeout: 60_000 },
+    async () => {
+      const network = new MemoryNetwork()
+      const storage = new MemoryStorage()
+      const log = capture()
+      const store = JobStore.open(join(dir, 'cancel.sqlite'))
+      stops.push(async () => store.close())
+      const client = new ClientService({
+        wire: await network.join(log.logger.forComponent('wire:client')),
+        storage,
+        prover: new ReceiptDouble({ segments: 10 }),
+        logger: log.logger.forComponent('client'),
+        workDir: join(dir, 'cancel-client'),
+        offerWindowMs: 200,
+        bitfieldIntervalMs: 200,
+        claimTtlMs: 5_000,
+        tickMs: 50,
+        store,
+      })
+      await client.start()
+      stops.push(() => client.stop())
+      let proving = 0
+      let aborted = 0
+      const stalling = stalledProver(new ReceiptDouble({ segments: 10 }))
+      const counted: ProverPlugin = {
+        ...stalling,
+        proveSegment: (request) => {
+          proving += 1
+          request.signal?.addEventListener('abort', () => (aborted += 1), { once: true })
+          return stalling.proveSegment(request)
+        },
+      }
+      for (let i = 0; i < 2; i++) await prover(network, storage, `slow-${i}`, counted, log)
+      const input = join(dir, 'cancel-input.bin')
+      await writeFile(input, 'cancel me')
+      const submitted = await client.accept({
+        program: PROGRAM,
+        input,
+        po2: 16,
+        rewardPerSegment: 1000n,
+        timeoutMs: 60_000,
+        maxProvers: 2,
+      })
+      while (proving < 2) await new Promise((r) => setTimeout(r, 10))
+      assert.equal(await client.cancel(submitted.jobId), 'cancelled')
+      await assert.rejects(submitted.outcome)
+      while (aborted < 2) await new Promise((r) => setTimeout(r, 10))
+      assert.equal(aborted, proving, 'every proof in flight was aborted')
+      assert.equal(store.getJob(submitted.jobId)?.status, 'cancelled')
+    },
+  )
+
+  test('a submission aborted before the job is recorded leaves nothing behind', async () => {
+    const network = new MemoryNetwork()
+    const store = JobStore.open(join(dir, 'abort.sqlite'))
+    stops.push(async () => store.close())
+    const client = new ClientService({
+      wire: await network.join(capture().logger),
+      storage: new MemoryStorage(),
+      prover: new ReceiptDouble({ segments: 1 }),
+      logger: capture().logger,
+      workDir: join(dir, 'abort-client'),
+      store,
+    })
+    await client.start()
+    stops.push(() => client.stop())
+    const input = join(dir, 'abort-input.bin')
+    await writeFile(input, 'never mind')
+    await assert.rejects(
+      client.accept({
+        program: PROGRAM,
+        input,
+        po2: 16,
+        rewardPerSegment: 1n,
+        timeoutMs: 60_000,
+        maxProvers: 1,
+        signal: AbortSignal.abort(new Error('the caller went away')),
+      }),
+      /the caller went away/,
+    )
+    assert.deepEqual(store.listJobs({}), [])
+  })
 })

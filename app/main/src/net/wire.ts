@@ -109,6 +109,8 @@ export interface Wire {
   dial(peer: string, addrs?: readonly string[], options?: { signal?: AbortSignal }): Promise<void>
   /** Drops any connection to `peer` and dials it afresh (a transfer that went silent). */
   redial(peer: string, addrs?: readonly string[], options?: { signal?: AbortSignal }): Promise<void>
+  /** Stops serving one protocol. */
+  unhandle(protocol: ProtocolId): Promise<void>
   /** Stops serving every protocol this wire handles and leaves every topic it follows. */
   close(): Promise<void>
 }
@@ -161,6 +163,11 @@ export class Libp2pWire implements Wire {
   ): Promise<void> {
     await this.node.libp2p.hangUp(peerIdFromString(peer)).catch(() => {})
     await dialPeer(this.node.libp2p, peer, addrs, options)
+  }
+
+  async unhandle(protocol: ProtocolId): Promise<void> {
+    this.protocols.delete(protocol)
+    await this.node.libp2p.unhandle(protocol)
   }
 
   async close(): Promise<void> {

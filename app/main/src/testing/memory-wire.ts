@@ -195,6 +195,10 @@ export class MemoryWire implements Wire {
     return this.#envelopes.sign(reply.type, reply.body as never)
   }
 
+  async unhandle(protocol: ProtocolId): Promise<void> {
+    this.#handlers.delete(protocol)
+  }
+
   connected(peer: string): boolean {
     return this.#network.reachable(this.peerId) && this.#network.reachable(peer)
   }

@@ -83,7 +83,12 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
           'this node was started without the client role (--role client)',
         )
       }
-      const signal = AbortSignal.timeout(120_000)
+      // A caller that hangs up before the job is recorded takes its submission with it.
+      const hungUp = new AbortController()
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) hungUp.abort(new Error('the caller went away'))
+      })
+      const signal = AbortSignal.any([AbortSignal.timeout(120_000), hungUp.signal])
       const program = await resolveFile(ctx, body.program, 'program', signal)
       try {
         const input = await resolveFile(ctx, body.input, 'input', signal)
@@ -96,6 +101,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
             timeoutMs: (body.deadlineS ?? SUBMIT_DEFAULTS.deadlineS) * 1000,
             maxProvers: body.maxProvers ?? SUBMIT_DEFAULTS.maxProvers,
             limits: ctx.limits,
+            signal,
             ...(body.receipt !== undefined ? { receipt: body.receipt } : {}),
           })
           accepted.outcome.catch((err: Error) =>
