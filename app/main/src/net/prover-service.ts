@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { type ProverPlugin, type StoragePlugin } from '@wholesum/plugin-api'
 import type { ComponentLogger } from '../log/logger.ts'
 import type { NeedTerms, OfferTerms, ProverSettings } from '../pipeline/market.ts'
-import { ProverAgent, type AgentCommand } from '../pipeline/prover-agent.ts'
+import { ProverAgent, type AgentCommand, type ItemRef } from '../pipeline/prover-agent.ts'
 import { Bitfield } from '../protocol/bitfield.ts'
 import { checkJobId } from '../protocol/job-id.ts'
 import {
@@ -83,7 +83,6 @@ interface DealtJob {
   manifest?: JobManifest
   manifestCid?: string
   /** When the client was last dialled to keep its job's topic reachable (ms). */
-  lastDialAt?: number
 }
 
 export class ProverService {
@@ -95,11 +94,11 @@ export class ProverService {
   private timer: ReturnType<typeof setInterval> | undefined
   private stopped = false
   /** Work in progress and the job it is for: a stop or a job's cancel aborts it. */
-  private readonly inFlight = new Map<AbortController, string>()
+  /** Work in progress: its job and item key, so a cancel or an abandon can stop it. */
+  private readonly inFlight = new Map<AbortController, { jobId: string; key: string }>()
   private readonly proveTimes = new Map<string, number>()
   private benchmark: { hz: number; receiptCid?: string } = { hz: 0 }
   /** The TTL each granted claim came with: proving renews the claim at a third of it. */
-  private readonly claimTtl = new Map<string, number>()
 
   constructor(options: ProverServiceOptions) {
     this.options = options
@@ -120,21 +119,19 @@ export class ProverService {
     this.run(this.agent.tick(now))
     for (const [jobId, job] of this.jobs) {
       if (job.need.deadline <= now) this.unfollow(jobId)
-      else if (this.options.wire.follows(pipelineTopic(jobId))) this.keepConnected(job, now)
     }
   }
 
   /**
    * A job's bit fields reach us over a connection into its topic: the client's own, in a devnet.
    * After either side restarts nothing else would dial it again, so a followed job's client is
-   * dialled at its announced addresses whenever no connection is open (at most every 5 s).
+   * dialled at its announced addresses whenever no connection is open (the agent asks every 5 s).
    */
-  private keepConnected(job: DealtJob, now: number): void {
+  private keepConnected(jobId: string, client: string): void {
+    const job = this.jobs.get(jobId)
     const wire = this.options.wire
-    const connected = wire.connected(job.client)
-    if (connected || now - (job.lastDialAt ?? 0) < 5_000) return
-    job.lastDialAt = now
-    void wire.dial(job.client, job.need.clientAddrs).catch(() => {})
+    if (job === undefined || !wire.follows(pipelineTopic(jobId)) || wire.connected(client)) return
+    void wire.dial(client, job.need.clientAddrs).catch(() => {})
   }
 
   /**
@@ -197,7 +194,7 @@ export class ProverService {
     const { jobId, reason } = message.body
     if (!this.agent.cancel(message.from, jobId)) return
     for (const [controller, of] of this.inFlight) {
-      if (of === jobId) controller.abort(new Error(`job cancelled by its client: ${reason}`))
+      if (of.jobId === jobId) controller.abort(new Error(`job cancelled by its client: ${reason}`))
     }
     this.unfollow(jobId)
     if (this.options.store?.getJob(jobId) !== undefined) {
@@ -272,6 +269,23 @@ export class ProverService {
             command.index,
             command.receiptCid,
           )
+          break
+        case 'renew-claim':
+          void this.renewClaim(command.jobId, command.client, command.item)
+          break
+        case 'abandon':
+          this.options.logger.info('claim renewal refused: abandoning the item', {
+            jobId: command.jobId,
+            ...command.item,
+          })
+          for (const [controller, of] of this.inFlight) {
+            if (of.jobId === command.jobId && of.key === itemKey(command.jobId, command.item)) {
+              controller.abort(new Error(command.reason))
+            }
+          }
+          break
+        case 'keep-connected':
+          this.keepConnected(command.jobId, command.client)
           break
         case 'log':
           this.options.logger[command.level](command.message, { jobId: command.jobId })
@@ -484,8 +498,8 @@ export class ProverService {
     try {
       const grant = await this.requestClaim(jobId, client, proveItem(index))
       const granted = grant !== undefined
-      if (granted) this.claimTtl.set(itemKey(jobId, proveItem(index)), grant.ttlMs)
-      this.run(this.agent.claimAnswered(jobId, index, granted))
+      const renew = granted ? { ttlMs: grant.ttlMs, now: this.clock() } : undefined
+      this.run(this.agent.claimAnswered(jobId, index, granted, renew))
       if (!granted) this.run(this.agent.refill(jobId, this.random))
     } catch (err) {
       this.options.logger.warn('claim failed', { jobId, index, error: (err as Error).message })
@@ -508,8 +522,7 @@ export class ProverService {
     const segmentFile = join(dir, `segment-${index}.bin`)
     const receiptFile = join(dir, `segment-${index}.receipt`)
     const controller = new AbortController()
-    this.inFlight.set(controller, jobId)
-    const renewal = this.renewClaim(job, proveItem(index), controller)
+    this.inFlight.set(controller, { jobId, key: itemKey(jobId, proveItem(index)) })
     try {
       this.options.onEvent?.({ type: 'proving', jobId, index })
       this.storeWork(() => this.options.store?.startWork(jobId, 'prove', index, this.clock()))
@@ -557,44 +570,28 @@ export class ProverService {
       this.run(this.agent.proveFailed(jobId, index, (err as Error).message))
       this.run(this.agent.refill(jobId, this.random))
     } finally {
-      clearInterval(renewal)
-      this.claimTtl.delete(itemKey(jobId, proveItem(index)))
       this.inFlight.delete(controller)
     }
   }
 
   /**
    * A claim is short-lived so that a vanished prover costs little; a live prover renews it while
-   * it works. If the client refuses the renewal (someone else's receipt was accepted, or the job
-   * ended), the proof in progress is abandoned: its result could no longer be credited.
+   * it works (the agent says when). A refusal (someone else's receipt was accepted, or the job
+   * ended) makes the agent abandon the item: its result could no longer be credited. A renewal
+   * that fails on the way is no refusal: the next one may get through, and the claim's TTL is
+   * three renewals long.
    */
-  private renewClaim(
-    job: DealtJob,
-    item: WorkItem,
-    controller: AbortController,
-  ): ReturnType<typeof setInterval> {
-    const need = job.need
-    const key = itemKey(need.jobId, item)
-    const every = Math.max(1000, Math.floor((this.claimTtl.get(key) ?? 60_000) / 3))
-    return setInterval(() => {
-      void this.requestClaim(need.jobId, job.client, item)
-        .then((grant) => {
-          if (grant === undefined && !controller.signal.aborted) {
-            this.options.logger.info('claim renewal refused: abandoning the item', {
-              jobId: need.jobId,
-              ...item,
-            })
-            controller.abort(new Error(`${key} no longer wanted`))
-          }
-        })
-        .catch((err) => {
-          this.options.logger.warn('claim renewal failed', {
-            jobId: need.jobId,
-            ...item,
-            error: (err as Error).message,
-          })
-        })
-    }, every)
+  private async renewClaim(jobId: string, client: string, item: ItemRef): Promise<void> {
+    try {
+      const grant = await this.requestClaim(jobId, client, item)
+      this.run(this.agent.renewalAnswered(jobId, item, grant !== undefined))
+    } catch (err) {
+      this.options.logger.warn('claim renewal failed', {
+        jobId,
+        ...item,
+        error: (err as Error).message,
+      })
+    }
   }
 
   private async sendJoinClaim(
@@ -605,11 +602,12 @@ export class ProverService {
   ): Promise<void> {
     const item = joinItem(round, index)
     let grant: { left: string; right: string } | undefined
+    let ttlMs = 0
     try {
       const reply = await this.requestClaim(jobId, client, item)
       if (reply?.inputs !== undefined) {
-        this.claimTtl.set(itemKey(jobId, item), reply.ttlMs)
         grant = { left: reply.inputs[0], right: reply.inputs[1] }
+        ttlMs = reply.ttlMs
       }
     } catch (err) {
       this.options.logger.warn('join claim failed', {
@@ -618,7 +616,8 @@ export class ProverService {
         error: (err as Error).message,
       })
     }
-    this.run(this.agent.joinClaimAnswered(jobId, round, index, grant))
+    const renew = grant !== undefined ? { ttlMs, now: this.clock() } : undefined
+    this.run(this.agent.joinClaimAnswered(jobId, round, index, grant, renew))
   }
 
   /** Fetches the two receipts the grant named (from the client, which verified both) and joins them. */
@@ -637,8 +636,7 @@ export class ProverService {
     const item = joinItem(round, index)
     const dir = join(this.options.workDir, 'jobs', jobId, 'join')
     const controller = new AbortController()
-    this.inFlight.set(controller, jobId)
-    const renewal = this.renewClaim(job, item, controller)
+    this.inFlight.set(controller, { jobId, key: itemKey(jobId, item) })
     try {
       await mkdir(dir, { recursive: true })
       const holder = { peerId: job.client, addrs: job.need.clientAddrs }
@@ -665,8 +663,6 @@ export class ProverService {
       this.run(this.agent.joinFailed(jobId, round, index, (err as Error).message))
       this.run(this.agent.refill(jobId, this.random))
     } finally {
-      clearInterval(renewal)
-      this.claimTtl.delete(itemKey(jobId, item))
       this.inFlight.delete(controller)
     }
   }
@@ -721,7 +717,6 @@ export class ProverService {
     client: string,
     index: number,
     receiptCid: string,
-    attempt = 1,
   ): Promise<void> {
     try {
       const { accepted, reason } = await this.notify(jobId, client, proveItem(index), receiptCid)
@@ -740,35 +735,15 @@ export class ProverService {
       this.run(this.agent.refill(jobId, this.random))
     } catch (err) {
       // The client is unreachable (restarting, moving address): the receipt is safe in storage,
-      // so the notice is retried with backoff, to the addresses of its latest need.
-      if (attempt < PROOF_NOTICE_ATTEMPTS && !this.stopped) {
-        this.options.logger.info('proof notice failed; retrying', {
-          jobId,
-          index,
-          attempt,
-          error: (err as Error).message,
-        })
-        setTimeout(
-          () => void this.sendProof(jobId, client, index, receiptCid, attempt + 1),
-          Math.min(30_000, 2_000 * 2 ** (attempt - 1)),
-        )
-        return
-      }
-      this.proveTimes.delete(itemKey(jobId, proveItem(index)))
-      this.run(this.agent.proofAnswered(jobId, index, false, (err as Error).message))
-      this.run(this.agent.refill(jobId, this.random))
+      // and the agent sends the notice again with backoff, or gives the item up.
+      this.run(this.agent.noticeFailed(jobId, index, (err as Error).message, this.clock()))
+      if (this.agent.jobState(jobId) !== undefined) this.run(this.agent.refill(jobId, this.random))
     }
   }
 }
 
-const PROOF_NOTICE_ATTEMPTS = 6
-
 /** One unit of work: a segment to prove, or round r's pair i to join. */
-interface WorkItem {
-  readonly stage: 'prove' | 'join'
-  readonly round: number
-  readonly index: number
-}
+type WorkItem = ItemRef
 const proveItem = (index: number): WorkItem => ({ stage: 'prove', round: 0, index })
 const joinItem = (round: number, index: number): WorkItem => ({ stage: 'join', round, index })
 const itemKey = (jobId: string, item: WorkItem): string =>

@@ -10,7 +10,12 @@ import {
   type ProverSettings,
 } from './market.ts'
 import { ProveStage } from './prove-stage.ts'
-import { IDLE_JOB_MS, ProverAgent } from './prover-agent.ts'
+import {
+  IDLE_JOB_MS,
+  PROOF_NOTICE_ATTEMPTS,
+  ProverAgent,
+  type AgentCommand,
+} from './prover-agent.ts'
 import { seededRandom, simulate } from './simulator.ts'
 
 const need: NeedTerms = {
@@ -465,6 +470,82 @@ describe('prover agent: a freed slot picks from the latest bit field', () => {
   })
 })
 
+describe("prover agent: its timers (claim renewal, notice retries, keep-alive) are the agent's", () => {
+  const dealt = () => {
+    const agent = new ProverAgent({ ...settings, maxConcurrentSegments: 1 })
+    agent.need('client', need, 0)
+    agent.offerAnswered(need.jobId, true, 0)
+    agent.bitfield('client', need.jobId, { indexes: [0], endgame: false }, 0, () => 0)
+    return agent
+  }
+  const only = (commands: AgentCommand[], type: AgentCommand['type']) =>
+    commands.filter((c) => c.type === type)
+
+  test('a granted claim is renewed every TTL/3 while the work goes on, and not after', () => {
+    const agent = dealt()
+    agent.claimAnswered(need.jobId, 0, true, { ttlMs: 60_000, now: 1_000 })
+    assert.equal(agent.nextWakeAt(), 0, 'the first keep-alive is due at once')
+    agent.tick(0)
+    assert.equal(agent.nextWakeAt(), 5_000, 'then the next keep-alive, before the renewal at 21 s')
+    assert.deepEqual(only(agent.tick(20_999), 'renew-claim'), [])
+    assert.deepEqual(only(agent.tick(21_000), 'renew-claim'), [
+      {
+        type: 'renew-claim',
+        jobId: need.jobId,
+        client: 'client',
+        item: { stage: 'prove', round: 0, index: 0 },
+      },
+    ])
+    assert.deepEqual(only(agent.tick(21_500), 'renew-claim'), [], 'once per period')
+    assert.equal(only(agent.tick(41_000), 'renew-claim').length, 1)
+    agent.proved(need.jobId, 0, 'cid-0')
+    assert.deepEqual(only(agent.tick(61_000), 'renew-claim'), [], 'proved: no more renewals')
+  })
+
+  test('a refused renewal abandons the item; a granted one changes nothing', () => {
+    const agent = dealt()
+    agent.claimAnswered(need.jobId, 0, true, { ttlMs: 3_000, now: 0 })
+    const item = { stage: 'prove' as const, round: 0, index: 0 }
+    assert.deepEqual(agent.renewalAnswered(need.jobId, item, true), [])
+    const abandon = agent.renewalAnswered(need.jobId, item, false)
+    assert.deepEqual(
+      abandon.map((c) => c.type),
+      ['abandon'],
+    )
+    assert.deepEqual(only(agent.tick(10_000), 'renew-claim'), [], 'no renewal of an abandoned item')
+    // The adapter aborts the work, which fails: the slot is free again.
+    agent.proveFailed(need.jobId, 0, 'aborted')
+    assert.equal(agent.freeSlots, 1)
+  })
+
+  test('an undeliverable notice is sent again with backoff, six times in all, then given up', () => {
+    const agent = dealt()
+    agent.claimAnswered(need.jobId, 0, true, { ttlMs: 60_000, now: 0 })
+    assert.equal(only(agent.proved(need.jobId, 0, 'cid-0'), 'send-proof').length, 1)
+    let now = 100
+    for (const backoff of [2_000, 4_000, 8_000, 16_000, 30_000]) {
+      agent.noticeFailed(need.jobId, 0, 'unreachable', now)
+      assert.deepEqual(only(agent.tick(now + backoff - 1), 'send-proof'), [], 'not before its time')
+      assert.equal(only(agent.tick(now + backoff), 'send-proof').length, 1, `after ${backoff} ms`)
+      now += backoff
+    }
+    assert.equal(PROOF_NOTICE_ATTEMPTS, 6)
+    const givenUp = agent.noticeFailed(need.jobId, 0, 'unreachable', now)
+    assert.match(
+      (givenUp[0] as { message: string }).message,
+      /segment 0 refused: notice undeliverable/,
+    )
+    assert.equal(agent.freeSlots, 1)
+  })
+
+  test("a dealt job's client connection is checked every 5 s", () => {
+    const agent = dealt()
+    assert.equal(only(agent.tick(0), 'keep-connected').length, 1)
+    assert.equal(only(agent.tick(4_999), 'keep-connected').length, 0)
+    assert.equal(only(agent.tick(5_000), 'keep-connected').length, 1)
+  })
+})
+
 describe('prover agent: a job whose client went quiet frees its slot', () => {
   test('a dealt job holding nothing, with no bit field for IDLE_JOB_MS, lets the next need get an offer', () => {
     const agent = new ProverAgent({ ...settings, maxConcurrentJobs: 1 })
@@ -476,8 +557,9 @@ describe('prover agent: a job whose client went quiet frees its slot', () => {
       'no slot while the first job runs',
     )
     // Its client proved it elsewhere (or finished) and stopped sending bit fields.
-    assert.deepEqual(agent.tick(IDLE_JOB_MS), [], 'not quiet long enough')
-    const freed = agent.tick(1 + IDLE_JOB_MS)
+    const logs = (commands: AgentCommand[]) => commands.filter((c) => c.type === 'log')
+    assert.deepEqual(logs(agent.tick(IDLE_JOB_MS)), [], 'not quiet long enough')
+    const freed = logs(agent.tick(1 + IDLE_JOB_MS))
     assert.match((freed[0] as { message: string }).message, /job slot freed/)
     const offer = agent.need('client', { ...other, jobId: 'e'.repeat(64) }, 2 + IDLE_JOB_MS)
     assert.equal(offer[0]?.type, 'send-offer')

@@ -50,12 +50,44 @@ export type AgentCommand =
       readonly index: number
       readonly receiptCid: string
     }
+  /** Renew the claim on an item still being worked on (every TTL/3). */
+  | {
+      readonly type: 'renew-claim'
+      readonly jobId: string
+      readonly client: string
+      readonly item: ItemRef
+    }
+  /** The client refused a renewal: stop the work on the item, its result can no longer count. */
+  | {
+      readonly type: 'abandon'
+      readonly jobId: string
+      readonly item: ItemRef
+      readonly reason: string
+    }
+  /** Make sure a connection to the job's client is open (dial it if not): every 5 s per job. */
+  | { readonly type: 'keep-connected'; readonly jobId: string; readonly client: string }
   | {
       readonly type: 'log'
       readonly level: 'info' | 'warn'
       readonly message: string
       readonly jobId: string
     }
+
+/** A work item named in a command: a segment (`prove`, round 0) or round r's pair (`join`). */
+export interface ItemRef {
+  readonly stage: 'prove' | 'join'
+  readonly round: number
+  readonly index: number
+}
+
+/** When the agent must act on an item next: renew its claim, or send its notice again. */
+interface ItemTimers {
+  /** While the item is worked on: renew every `renewEveryMs`, next at `renewAt`. */
+  renewEveryMs?: number
+  renewAt?: number
+  /** While its notice is unanswered: the receipt, the notices sent, and the next retry. */
+  notice?: { receiptCid: string; sent: number; retryAt?: number }
+}
 
 interface AgentJob {
   readonly jobId: string
@@ -79,6 +111,10 @@ interface AgentJob {
   lastWanted?: WantedField
   /** Segments refused to this prover since that bit field: not claimed again from it. */
   readonly refusedSince: Set<string>
+  /** Claim renewals and notice retries due, per item key. */
+  readonly timers: Map<string, ItemTimers>
+  /** The last time a keep-connected was asked for this job. */
+  lastKeepAliveAt?: number
 }
 
 /** A bit field as the agent needs it: the wanted items, and whether claimed ones are among them. */
@@ -110,6 +146,27 @@ export interface AgentStats {
 
 /** Silence from a job's client after which a prover holding nothing of it frees its job slot. */
 export const IDLE_JOB_MS = 30_000
+
+/** Notices of one receipt sent before giving up (the client restarting or moving address). */
+export const PROOF_NOTICE_ATTEMPTS = 6
+
+/** How often a dealt job's client connection is checked (and re-dialled if gone). */
+export const KEEP_ALIVE_MS = 5_000
+
+/** Wait before the n-th retry of a notice: 2 s, 4 s, 8 s … at most 30 s. */
+export function noticeBackoffMs(sent: number): number {
+  return Math.min(30_000, 2_000 * 2 ** (sent - 1))
+}
+
+/** A claim of `ttlMs` is renewed every third of it, and not more often than once a second. */
+export function renewEveryMs(ttlMs: number): number {
+  return Math.max(1_000, Math.floor(ttlMs / 3))
+}
+
+const SEGMENT_ITEM = (index: number): ItemRef => ({ stage: 'prove', round: 0, index })
+const PAIR_ITEM = (round: number, index: number): ItemRef => ({ stage: 'join', round, index })
+const keyOf = (item: ItemRef): string =>
+  item.stage === 'prove' ? segmentKey(item.index) : pairKey(item.round, item.index)
 
 export class ProverAgent {
   readonly settings: ProverSettings
@@ -153,6 +210,7 @@ export class ProverAgent {
       delivered: new Set(),
       lastBitfieldAt: now,
       refusedSince: new Set(),
+      timers: new Map(),
     })
     return [{ type: 'send-offer', jobId: need.jobId, client, offer: decision.offer }]
   }
@@ -173,6 +231,7 @@ export class ProverAgent {
       delivered: new Set(),
       lastBitfieldAt: now,
       refusedSince: new Set(),
+      timers: new Map(),
     })
   }
 
@@ -185,7 +244,7 @@ export class ProverAgent {
     if (job === undefined || job.active.has(segmentKey(index))) return []
     job.active.add(segmentKey(index))
     this.busy += 1
-    return [{ type: 'send-proof', jobId, client: job.client, index, receiptCid }]
+    return this.notice(job, index, receiptCid)
   }
 
   /** The client's answer to our offer. A decline frees the job slot for other needs. */
@@ -270,11 +329,21 @@ export class ProverAgent {
     }))
   }
 
-  claimAnswered(jobId: string, index: number, granted: boolean): AgentCommand[] {
+  /**
+   * The client's answer to a claim. With `renew` (the grant's TTL and the time), the agent renews
+   * the claim while the work goes on (`tick` says when); without, nobody renews it.
+   */
+  claimAnswered(
+    jobId: string,
+    index: number,
+    granted: boolean,
+    renew?: { ttlMs: number; now: number },
+  ): AgentCommand[] {
     const job = this.holding(jobId, segmentKey(index))
     if (job === undefined) return []
     if (granted) {
       this.attempted(job, segmentKey(index))
+      if (renew !== undefined) this.scheduleRenewal(job, segmentKey(index), renew)
       return [{ type: 'prove', jobId, index }]
     }
     this.refused(job, segmentKey(index))
@@ -287,11 +356,13 @@ export class ProverAgent {
     round: number,
     index: number,
     grant: { left: string; right: string } | undefined,
+    renew?: { ttlMs: number; now: number },
   ): AgentCommand[] {
     const job = this.holding(jobId, pairKey(round, index))
     if (job === undefined) return []
     if (grant !== undefined) {
       this.attempted(job, pairKey(round, index))
+      if (renew !== undefined) this.scheduleRenewal(job, pairKey(round, index), renew)
       return [{ type: 'join', jobId, round, index, ...grant }]
     }
     this.refused(job, pairKey(round, index))
@@ -302,13 +373,72 @@ export class ProverAgent {
     const job = this.holding(jobId, segmentKey(index))
     if (job === undefined) return []
     this.stats.proved += 1
-    return [{ type: 'send-proof', jobId, client: job.client, index, receiptCid }]
+    return this.notice(job, index, receiptCid)
+  }
+
+  /**
+   * The answer to a `renew-claim`. A refusal (someone else's receipt was credited, the job
+   * ended) abandons the item: the adapter stops the work and reports it failed.
+   */
+  renewalAnswered(jobId: string, item: ItemRef, granted: boolean): AgentCommand[] {
+    const key = keyOf(item)
+    const job = this.holding(jobId, key)
+    const timers = job?.timers.get(key)
+    if (job === undefined || timers?.renewAt === undefined || granted) return []
+    delete timers.renewAt
+    delete timers.renewEveryMs
+    return [{ type: 'abandon', jobId, item, reason: `${describeItem(item)} no longer wanted` }]
+  }
+
+  /**
+   * A notice could not be delivered (the client unreachable: restarting, moving address). The
+   * receipt is safe in storage, so the notice is sent again with backoff (`tick` says when),
+   * `PROOF_NOTICE_ATTEMPTS` times in all; then the item is given up like a refused one.
+   */
+  noticeFailed(jobId: string, index: number, reason: string, now: number): AgentCommand[] {
+    const key = segmentKey(index)
+    const job = this.holding(jobId, key)
+    const notice = job?.timers.get(key)?.notice
+    if (job === undefined || notice === undefined) return []
+    if (notice.sent < PROOF_NOTICE_ATTEMPTS) {
+      notice.retryAt = now + noticeBackoffMs(notice.sent)
+      return [
+        {
+          type: 'log',
+          level: 'info',
+          jobId,
+          message: `proof notice ${notice.sent} for segment ${index} failed (${reason}); retrying`,
+        },
+      ]
+    }
+    return this.proofAnswered(jobId, index, false, `notice undeliverable: ${reason}`)
+  }
+
+  /** The earliest time `tick` has something to do (renewal, retry, keep-alive, deadline). */
+  nextWakeAt(): number | undefined {
+    let next: number | undefined
+    const consider = (at: number | undefined): void => {
+      if (at !== undefined && (next === undefined || at < next)) next = at
+    }
+    for (const job of this.jobs.values()) {
+      if (job.state === 'finished') continue
+      consider(job.need.deadline)
+      // Never checked yet: due at once.
+      consider(job.lastKeepAliveAt === undefined ? 0 : job.lastKeepAliveAt + KEEP_ALIVE_MS)
+      if (job.state === 'dealt' && job.active.size === 0) consider(job.lastBitfieldAt + IDLE_JOB_MS)
+      for (const timers of job.timers.values()) {
+        consider(timers.renewAt)
+        consider(timers.notice?.retryAt)
+      }
+    }
+    return next
   }
 
   joined(jobId: string, round: number, index: number, receiptCid: string): AgentCommand[] {
     const job = this.holding(jobId, pairKey(round, index))
     if (job === undefined) return []
     this.stats.joined += 1
+    job.timers.delete(pairKey(round, index))
     return [{ type: 'send-join-proof', jobId, client: job.client, round, index, receiptCid }]
   }
 
@@ -382,6 +512,36 @@ export class ProverAgent {
           jobId: job.jobId,
           message: 'job deadline passed',
         })
+        continue
+      }
+      if (job.state === 'finished') continue
+      if (now - (job.lastKeepAliveAt ?? -Infinity) >= KEEP_ALIVE_MS) {
+        job.lastKeepAliveAt = now
+        commands.push({ type: 'keep-connected', jobId: job.jobId, client: job.client })
+      }
+      for (const [key, timers] of job.timers) {
+        if (timers.renewAt !== undefined && timers.renewAt <= now) {
+          timers.renewAt = now + timers.renewEveryMs!
+          commands.push({
+            type: 'renew-claim',
+            jobId: job.jobId,
+            client: job.client,
+            item: itemOf(key),
+          })
+        }
+        const notice = timers.notice
+        if (notice?.retryAt !== undefined && notice.retryAt <= now) {
+          delete notice.retryAt
+          notice.sent += 1
+          const index = itemOf(key).index
+          commands.push({
+            type: 'send-proof',
+            jobId: job.jobId,
+            client: job.client,
+            index,
+            receiptCid: notice.receiptCid,
+          })
+        }
       }
     }
     return commands
@@ -484,6 +644,28 @@ export class ProverAgent {
   }
 
   private release(job: AgentJob, key: string): void {
+    job.timers.delete(key)
     if (job.active.delete(key)) this.busy -= 1
   }
+
+  private scheduleRenewal(job: AgentJob, key: string, renew: { ttlMs: number; now: number }): void {
+    const every = renewEveryMs(renew.ttlMs)
+    job.timers.set(key, { renewEveryMs: every, renewAt: renew.now + every })
+  }
+
+  /** The work on the item is done: stop renewing its claim and send its first notice. */
+  private notice(job: AgentJob, index: number, receiptCid: string): AgentCommand[] {
+    job.timers.set(segmentKey(index), { notice: { receiptCid, sent: 1 } })
+    return [{ type: 'send-proof', jobId: job.jobId, client: job.client, index, receiptCid }]
+  }
+}
+
+/** The item a timer key names (see `segmentKey`, `pairKey`). */
+function itemOf(key: string): ItemRef {
+  const pair = /^j(\d+)\/(\d+)$/.exec(key)
+  return pair === null ? SEGMENT_ITEM(Number(key)) : PAIR_ITEM(Number(pair[1]), Number(pair[2]))
+}
+
+function describeItem(item: ItemRef): string {
+  return item.stage === 'prove' ? `segment ${item.index}` : `join ${item.round}/${item.index}`
 }

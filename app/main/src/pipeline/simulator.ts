@@ -343,18 +343,30 @@ export function simulate(options: SimulationOptions): SimulationResult {
     }
   }
 
+  /** Items a prover abandoned (`id key`): their work ends as failed. */
+  const abandoned = new Set<string>()
   const runAgent = (id: string, commands: AgentCommand[]): void => {
     const { agent, spec } = agents.get(id)!
     // A request to the client and its answer back, each one latency away.
     const ask = <T>(request: () => T, answer: (reply: T) => AgentCommand[]): void =>
       at(now + latency(), () => {
+        if (gone(id, now)) return // it vanished before the request left
         const reply = request()
-        at(now + latency(), () => runAgent(id, answer(reply)))
+        at(now + latency(), () => {
+          if (!gone(id, now)) runAgent(id, answer(reply))
+        })
       })
-    // Work that takes `ms`, unless the prover vanishes meanwhile.
-    const work = (ms: number, done: () => AgentCommand[]): void =>
+    // Work that takes `ms`, unless the prover vanishes meanwhile or abandons it (a refused
+    // renewal), in which case it fails as an aborted proof does.
+    const work = (
+      key: string,
+      ms: number,
+      done: () => AgentCommand[],
+      failed: () => AgentCommand[],
+    ): void =>
       at(now + ms, () => {
-        if (!gone(id, now)) runAgent(id, done())
+        if (gone(id, now)) return
+        runAgent(id, abandoned.delete(`${id} ${key}`) ? failed() : done())
       })
     for (const command of commands) {
       switch (command.type) {
@@ -366,13 +378,38 @@ export function simulate(options: SimulationOptions): SimulationResult {
         case 'send-claim':
           ask(
             () => client.claim(id, command.index, now),
-            (reply) => agent.claimAnswered(jobId, command.index, reply.granted),
+            (reply) =>
+              agent.claimAnswered(
+                jobId,
+                command.index,
+                reply.granted,
+                reply.granted ? { ttlMs: reply.ttlMs, now } : undefined,
+              ),
           )
           break
+        case 'renew-claim': {
+          const { stage, round, index } = command.item
+          ask(
+            () =>
+              stage === 'prove'
+                ? client.claim(id, index, now).granted
+                : join!.machine.claim(id, round, index, now).granted,
+            (granted) => agent.renewalAnswered(jobId, command.item, granted),
+          )
+          break
+        }
+        case 'abandon': {
+          const { stage, round, index } = command.item
+          abandoned.add(`${id} ${stage === 'prove' ? index : `j${round}/${index}`}`)
+          break
+        }
         case 'prove':
           prove.started += 1
-          work(spec.segmentMs, () =>
-            agent.proved(jobId, command.index, `receipt-${id}-${command.index}`),
+          work(
+            String(command.index),
+            spec.segmentMs,
+            () => agent.proved(jobId, command.index, `receipt-${id}-${command.index}`),
+            () => agent.proveFailed(jobId, command.index, 'abandoned'),
           )
           break
         case 'send-proof':
@@ -401,15 +438,24 @@ export function simulate(options: SimulationOptions): SimulationResult {
           ask(
             () => join!.machine.claim(id, round, index, now),
             (reply) =>
-              agent.joinClaimAnswered(jobId, round, index, reply.granted ? reply : undefined),
+              agent.joinClaimAnswered(
+                jobId,
+                round,
+                index,
+                reply.granted ? reply : undefined,
+                reply.granted ? { ttlMs: reply.ttlMs, now } : undefined,
+              ),
           )
           break
         }
         case 'join': {
           const { round, index } = command
           join!.tally.started += 1
-          work(spec.joinMs ?? options.joinMs ?? spec.segmentMs, () =>
-            agent.joined(jobId, round, index, `join-${id}-${round}-${index}`),
+          work(
+            `j${round}/${index}`,
+            spec.joinMs ?? options.joinMs ?? spec.segmentMs,
+            () => agent.joined(jobId, round, index, `join-${id}-${round}-${index}`),
+            () => agent.joinFailed(jobId, round, index, 'abandoned'),
           )
           break
         }
