@@ -210,9 +210,49 @@ interface PersistedClientJob {
       readonly rewardPerSegment: string
     }
   }
-  readonly snapshot: ClientJobSnapshot
   readonly startedAt: number
   readonly executeMs: number
+}
+
+/**
+ * A client job's state as its store's tables record it: the one source of truth a restarted
+ * client resumes from. Deals from `deals` (price, and strikes counted against them), segments from
+ * `segments` (proved ones with their receipt and prover; claims in flight restart open), the phase
+ * from the job's status (no deal yet: still negotiating).
+ */
+export function snapshotFromStore(store: JobStore, jobId: string): ClientJobSnapshot {
+  const record = store.getJob(jobId)
+  if (record === undefined) throw new WholesumError('NOT_FOUND', `no job ${jobId} in the store`)
+  const deals = store.getDeals(jobId).filter((d) => d.status === 'active')
+  const phase: ClientPhase =
+    record.status === 'assembling' || record.status === 'verifying'
+      ? record.status
+      : deals.length === 0
+        ? 'negotiating'
+        : 'proving'
+  return {
+    phase,
+    deals: Object.fromEntries(deals.map((d) => [d.prover, d.pricePerSegment])),
+    stage: {
+      slots: store.getSegments(jobId).map((s) =>
+        s.status === 'proved' && s.receiptCid !== undefined && s.provedBy !== undefined
+          ? {
+              status: 'proved' as const,
+              receiptCid: s.receiptCid,
+              provedBy: s.provedBy,
+              claims: s.attempts,
+              rejects: s.rejects,
+            }
+          : { status: 'open' as const, claims: s.attempts, rejects: s.rejects },
+      ),
+      strikes: Object.fromEntries(
+        store
+          .getDeals(jobId)
+          .filter((d) => d.strikes > 0)
+          .map((d) => [d.prover, d.strikes]),
+      ),
+    },
+  }
 }
 
 /** The manifest provers fetch by CID: where each segment is, and the claim it must prove. */
@@ -236,6 +276,8 @@ interface RunningJob {
   readonly answers: Map<string, (reply: Reply) => void>
   /** The JOIN stage, once PROVE is done, for a job that asked for a succinct receipt. */
   join?: JoinDriver
+  /** Its restart record (`extra`: config, segments, paths) is in the store. */
+  persisted?: boolean
 }
 
 /** Where a delivered receipt is kept: one file per segment and receipt CID, so duplicates never collide. */
@@ -583,6 +625,7 @@ export class ClientService {
         answers: new Map(),
       }
       this.jobs.set(jobId, job)
+      this.persistRecord(job)
       this.run(job, machine.start(this.clock()))
     })
   }
@@ -650,7 +693,7 @@ export class ClientService {
       status: ['proving', 'assembling', 'verifying'],
     })) {
       const saved = record.extra as unknown as PersistedClientJob
-      if (saved.snapshot === undefined) continue
+      if (saved.config === undefined) continue
       const config: ClientJobConfig = {
         ...saved.config,
         need: {
@@ -658,7 +701,7 @@ export class ClientService {
           rewardPerSegment: BigInt(saved.config.need.rewardPerSegment),
         },
       }
-      const machine = new ClientJob(config, saved.snapshot)
+      const machine = new ClientJob(config, snapshotFromStore(store, record.jobId))
       const job: RunningJob = {
         id: record.jobId,
         machine,
@@ -675,6 +718,7 @@ export class ClientService {
         onEvent,
         settle: { resolve: (o) => onDone(o), reject: (e) => onDone(e) },
         answers: new Map(),
+        persisted: true,
       }
       this.jobs.set(job.id, job)
       this.emit(job.id, onEvent, {
@@ -746,26 +790,39 @@ export class ClientService {
             break
         }
       }
-      const extra: PersistedClientJob = {
-        dir: job.dir,
-        segments: job.segments,
-        journalPath: job.journalPath,
-        stdoutPath: job.stdoutPath,
-        stderrPath: job.stderrPath,
-        need: job.needBody,
-        config: {
-          ...job.machine.config,
-          need: {
-            ...job.machine.config.need,
-            rewardPerSegment: job.machine.config.need.rewardPerSegment.toString(),
-          },
-        },
-        snapshot: job.machine.snapshot(),
-        startedAt: job.startedAt,
-        executeMs: job.executeMs,
-      }
-      store.updateJob(job.id, { extra: JSON.parse(JSON.stringify(extra)) as JsonObject })
     })
+  }
+
+  /**
+   * What a restart needs besides the tables (config, segments, paths), written once when the job
+   * starts proving: it never changes, and the tables carry everything that does.
+   */
+  private persistRecord(job: RunningJob): void {
+    const store = this.options.store
+    if (store === undefined || job.persisted === true) return
+    const extra: PersistedClientJob = {
+      dir: job.dir,
+      segments: job.segments,
+      journalPath: job.journalPath,
+      stdoutPath: job.stdoutPath,
+      stderrPath: job.stderrPath,
+      need: job.needBody,
+      config: {
+        ...job.machine.config,
+        need: {
+          ...job.machine.config.need,
+          rewardPerSegment: job.machine.config.need.rewardPerSegment.toString(),
+        },
+      },
+      startedAt: job.startedAt,
+      executeMs: job.executeMs,
+    }
+    // The execution plan stays beside it: the status may still say `executing` for a moment.
+    const previous = store.getJob(job.id)?.extra ?? {}
+    store.updateJob(job.id, {
+      extra: JSON.parse(JSON.stringify({ ...previous, ...extra })) as JsonObject,
+    })
+    job.persisted = true
   }
 
   private tickAll(): void {

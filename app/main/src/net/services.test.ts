@@ -14,7 +14,7 @@ import { MemoryNetwork, type MemoryWire } from '../testing/memory-wire.ts'
 import { MemoryStorage } from '../testing/memory-storage.ts'
 import { lyingProver, ReceiptDouble, stalledProver } from '../testing/receipt-double.ts'
 import { JobStore } from '../store/index.ts'
-import { ClientService } from './client-service.ts'
+import { ClientService, type JobOutcome } from './client-service.ts'
 import { ProverService } from './prover-service.ts'
 import { proverSettings } from './prover-settings.ts'
 
@@ -242,4 +242,67 @@ describe('client and prover services on the in-memory wire', () => {
     )
     assert.deepEqual(store.listJobs({}), [])
   })
+
+  test(
+    'a client restarted mid-PROVE resumes from its store tables: what was credited stays credited',
+    { timeout: 60_000 },
+    async () => {
+      const network = new MemoryNetwork()
+      const storage = new MemoryStorage()
+      const log = capture()
+      const store = JobStore.open(join(dir, 'resume.sqlite'))
+      stops.push(async () => store.close())
+      const wire = await network.join(log.logger.forComponent('wire:client'))
+      const clientOptions = {
+        wire,
+        storage,
+        prover: new ReceiptDouble({ segments: 20 }),
+        logger: log.logger.forComponent('client'),
+        workDir: join(dir, 'resume-client'),
+        offerWindowMs: 200,
+        bitfieldIntervalMs: 200,
+        claimTtlMs: 2_000,
+        tickMs: 50,
+        store,
+      }
+      const first = new ClientService(clientOptions)
+      await first.start()
+      for (let i = 0; i < 3; i++) {
+        const plugin = new ReceiptDouble({ segments: 20, proveMs: 40 })
+        await prover(network, storage, `resume-${i}`, plugin, log)
+      }
+      const input = join(dir, 'resume-input.bin')
+      await writeFile(input, 'resume me')
+      const submitted = await first.accept({
+        program: PROGRAM,
+        input,
+        po2: 16,
+        rewardPerSegment: 1000n,
+        timeoutMs: 60_000,
+        maxProvers: 3,
+      })
+      submitted.outcome.catch(() => {})
+      const provedNow = () =>
+        store.getSegments(submitted.jobId).filter((s) => s.status === 'proved')
+      while (provedNow().length < 5) await new Promise((r) => setTimeout(r, 10))
+      await first.stop()
+      const before = new Map(provedNow().map((s) => [s.idx, s.receiptCid]))
+
+      const second = new ClientService(clientOptions)
+      await second.start()
+      stops.push(() => second.stop())
+      const outcome = await new Promise<JobOutcome>((resolve, reject) => {
+        const resumed = second.resume((o) => (o instanceof Error ? reject(o) : resolve(o)))
+        assert.deepEqual(resumed, [submitted.jobId])
+      })
+      assert.equal(outcome.segments, 20)
+      assert.equal(
+        [...outcome.credits.values()].reduce((a, b) => a + b, 0),
+        20,
+      )
+      const after = new Map(provedNow().map((s) => [s.idx, s.receiptCid]))
+      for (const [idx, cid] of before) assert.equal(after.get(idx), cid, `segment ${idx} kept`)
+      assert.equal(store.getJob(submitted.jobId)?.status, 'done')
+    },
+  )
 })
