@@ -332,9 +332,14 @@ export const SweepResult = Type.Object(
 )
 export type SweepResult = Static<typeof SweepResult>
 
-/** The settings the API may read and change; the rest of settings.json is left as it is. */
+/**
+ * The settings the API may read and change. Other keys of settings.json (e.g. `clientNode`, the
+ * client's test timings) are kept as they are when the API writes the file.
+ */
 export const Settings = Type.Object(
   {
+    /** The roles `wholesum node` runs when no --role is given (default client and prover). */
+    roles: Type.Optional(Type.Array(Role, { minItems: 1, maxItems: 3, uniqueItems: true })),
     prover: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     api: Type.Optional(
       Type.Object(

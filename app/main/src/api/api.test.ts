@@ -405,3 +405,32 @@ describe('storage', () => {
     assert.equal(answer.status, 401)
   })
 })
+
+describe('settings', () => {
+  test('a valid write is accepted (restart required); bad values and unknown keys are 400 naming the field', async () => {
+    const written = await api.writeSettings({
+      roles: ['client', 'prover'],
+      storage: { quotaBytes: 1 << 30, retention: { workHours: 2, outputsDays: null } },
+    })
+    assert.equal(written.restartRequired, true)
+    const cases: [unknown, RegExp][] = [
+      [{ storage: { retention: { workHours: -1 } } }, /storage\/retention\/workHours/],
+      [{ storage: { quota: 1 } }, /storage/],
+      [{ roles: ['miner'] }, /roles/],
+      [{ roles: [] }, /roles/],
+      [{ colour: 'blue' }, /colour|additional/i],
+    ]
+    for (const [body, field] of cases) {
+      const answer = await call('PUT', '/settings', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      assert.equal(answer.status, 400, JSON.stringify(body))
+      assert.match(
+        `${answer.body.error?.field ?? ''} ${answer.body.error?.message ?? ''}`,
+        field,
+        JSON.stringify(body),
+      )
+    }
+  })
+})

@@ -1,7 +1,7 @@
 // `wholesum node` as a daemon: one libp2p node and job store, any mix of roles (client, prover,
 // bootstrap), and the local API that the CLI and the UI drive it through, until stopped.
 
-import { rename, rm, writeFile, readFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { NetworkState, NodeInfo, Role, Settings as ApiSettings } from '@wholesum/api-client'
 import { API_FILE } from '@wholesum/api-client/node'
@@ -18,6 +18,7 @@ import { JobStore } from '../store/index.ts'
 import { Housekeeper } from '../housekeeping/housekeeper.ts'
 import { parseStorageSettings, type StorageSettings } from '../housekeeping/settings.ts'
 import { EventHub } from './event-hub.ts'
+import { readSettingsFile, writeSettingsFile } from './settings-file.ts'
 import { lockHome, type HomeLock } from './home-lock.ts'
 import { loadOrCreateToken } from './token.ts'
 import { UploadStore } from './uploads.ts'
@@ -258,16 +259,10 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
           }
         },
         async readSettings() {
-          try {
-            return JSON.parse(await readFile(settingsFile, 'utf8')) as ApiSettings
-          } catch {
-            return {}
-          }
+          return (await readSettingsFile(settingsFile)) as ApiSettings
         },
         async writeSettings(next) {
-          const partial = `${settingsFile}.partial`
-          await writeFile(partial, JSON.stringify(next, null, 2) + '\n', { mode: 0o600 })
-          await rename(partial, settingsFile)
+          await writeSettingsFile(settingsFile, next)
         },
       },
       options.apiPort,
