@@ -10,7 +10,14 @@ import {
   MessageError,
   type MessageErrorCode,
 } from '../protocol/codec.ts'
-import type { Message, MessageOf, MessageType } from '../protocol/messages.ts'
+import {
+  DIRECT_TYPES,
+  gossipOf,
+  type Message,
+  type MessageOf,
+  type MessageType,
+  type ProtocolId,
+} from '../protocol/messages.ts'
 import { ReplayGuard } from '../protocol/replay.ts'
 import { SeqCounter } from '../protocol/seq.ts'
 
@@ -58,6 +65,51 @@ export class Envelopes {
       privateKey: this.#key,
       seq: this.#seq.next(now),
       now,
+    })
+  }
+
+  /**
+   * A gossip message on `topic`: of the topic's types, about its job, from its `author` when the
+   * subscription names one, and signed by `from` (the gossip layer's author) when known.
+   */
+  checkGossip(
+    bytes: Uint8Array,
+    gossip: { topic: string; via: string; from?: string; author?: string },
+    onDrop?: (code: MessageErrorCode) => void,
+  ): Message | undefined {
+    const carries = gossipOf(gossip.topic)
+    if (carries === undefined) return undefined
+    return this.check(
+      bytes,
+      {
+        via: gossip.via,
+        topic: gossip.topic,
+        expectedType: carries.types,
+        ...(carries.jobId !== undefined ? { expectedJob: carries.jobId } : {}),
+        ...(gossip.author !== undefined ? { expectedAuthor: gossip.author } : {}),
+        ...(gossip.from !== undefined ? { expectedFrom: gossip.from } : {}),
+      },
+      onDrop,
+    )
+  }
+
+  /** A request on a direct protocol: its request type, signed by the peer at the other end. */
+  checkRequest(bytes: Uint8Array, protocol: string, from: string): Message | undefined {
+    return this.check(bytes, {
+      via: from,
+      protocol,
+      expectedFrom: from,
+      expectedType: DIRECT_TYPES[protocol as ProtocolId]?.request,
+    })
+  }
+
+  /** A reply on a direct protocol: one of its response types, signed by the peer asked. */
+  checkReply(bytes: Uint8Array, protocol: string, peer: string): Message | undefined {
+    return this.check(bytes, {
+      via: peer,
+      protocol,
+      expectedFrom: peer,
+      expectedType: DIRECT_TYPES[protocol as ProtocolId]?.responses,
     })
   }
 

@@ -185,12 +185,11 @@ export class Libp2pWire implements Wire {
     handler: (message: Message) => void,
     options: SubscribeOptions = {},
   ): void {
-    const carries = gossipOf(topic)
-    if (carries === undefined) throw new Error(`${topic} is not a wholesum topic`)
+    if (gossipOf(topic) === undefined) throw new Error(`${topic} is not a wholesum topic`)
     this.topicHandlers.set(topic, handler)
     const pubsub = this.node.libp2p.services.pubsub
     pubsub.topicValidators.set(topic, (peer, msg) =>
-      this.validateGossip(peer.toString(), msg, carries, options.author),
+      this.validateGossip(peer.toString(), msg, options.author),
     )
     scoreTopic(this.node, topic)
     pubsub.subscribe(topic)
@@ -217,20 +216,17 @@ export class Libp2pWire implements Wire {
   private validateGossip(
     via: string,
     msg: GossipMessage,
-    carries: NonNullable<ReturnType<typeof gossipOf>>,
     author: string | undefined,
   ): TopicValidatorResult {
     let failed: MessageErrorCode | undefined
-    const message = this.envelopes.check(
+    const message = this.envelopes.checkGossip(
       msg.data,
       {
-        via,
         topic: msg.topic,
-        expectedType: carries.types,
-        ...(carries.jobId !== undefined ? { expectedJob: carries.jobId } : {}),
-        ...(author !== undefined ? { expectedAuthor: author } : {}),
+        via,
+        ...(author !== undefined ? { author } : {}),
         // gossipsub signs too (StrictSign): the envelope's signer must be the message's author.
-        ...(msg.type === 'signed' ? { expectedFrom: msg.from.toString() } : {}),
+        ...(msg.type === 'signed' ? { from: msg.from.toString() } : {}),
       },
       (code) => (failed = code),
     )
@@ -272,12 +268,7 @@ export class Libp2pWire implements Wire {
             }
           }
           trailing()
-          const message = this.envelopes.check(bytes, {
-            via: from,
-            protocol,
-            expectedFrom: from,
-            expectedType: DIRECT_TYPES[protocol].request,
-          })
+          const message = this.envelopes.checkRequest(bytes, protocol, from)
           if (message === undefined) {
             stream.abort(new Error('message rejected'))
             return
@@ -331,12 +322,7 @@ export class Libp2pWire implements Wire {
       if (received.bytes() > frameLength(bytes.byteLength)) {
         throw new MessageError('malformed', `${protocol}: bytes after the reply frame from ${peer}`)
       }
-      const reply = this.envelopes.check(bytes, {
-        via: peer,
-        protocol,
-        expectedFrom: peer,
-        expectedType: DIRECT_TYPES[protocol as ProtocolId]?.responses,
-      })
+      const reply = this.envelopes.checkReply(bytes, protocol, peer)
       if (reply === undefined)
         throw new MessageError('malformed', `${protocol}: the reply from ${peer} was rejected`)
       await stream.close({ signal })

@@ -12,7 +12,6 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { UnavailableError } from '@wholesum/plugin-api'
 import type { ComponentLogger } from '../log/logger.ts'
 import {
-  DIRECT_TYPES,
   gossipOf,
   type Message,
   type MessageOf,
@@ -129,15 +128,12 @@ export class MemoryWire implements Wire {
   /** @internal A gossip message arriving: checked as the topic validator checks it. */
   deliver(topic: string, bytes: Uint8Array, via: string): void {
     const subscription = this.#topics.get(topic)
-    const carries = gossipOf(topic)
-    if (subscription === undefined || carries === undefined) return
-    const message = this.#envelopes.check(bytes, {
-      via,
+    if (subscription === undefined) return
+    const message = this.#envelopes.checkGossip(bytes, {
       topic,
-      expectedType: carries.types,
-      expectedFrom: via,
-      ...(carries.jobId !== undefined ? { expectedJob: carries.jobId } : {}),
-      ...(subscription.author !== undefined ? { expectedAuthor: subscription.author } : {}),
+      via,
+      from: via,
+      ...(subscription.author !== undefined ? { author: subscription.author } : {}),
     })
     if (message !== undefined) subscription.handler(message)
   }
@@ -167,12 +163,7 @@ export class MemoryWire implements Wire {
     if (!this.#network.reachable(this.peerId) || !this.#network.reachable(peer)) {
       throw new UnavailableError(`${protocol}: peer ${peer} went away before answering`)
     }
-    const reply = this.#envelopes.check(answer, {
-      via: peer,
-      protocol,
-      expectedFrom: peer,
-      expectedType: DIRECT_TYPES[protocol as ProtocolId]?.responses,
-    })
+    const reply = this.#envelopes.checkReply(answer, protocol, peer)
     if (reply === undefined) {
       throw new MessageError('malformed', `${protocol}: the reply from ${peer} was rejected`)
     }
@@ -184,12 +175,7 @@ export class MemoryWire implements Wire {
     const handler = this.#handlers.get(protocol)
     if (handler === undefined)
       throw new UnavailableError(`${this.peerId} does not serve ${protocol}`)
-    const message = this.#envelopes.check(bytes, {
-      via: from,
-      protocol,
-      expectedFrom: from,
-      expectedType: DIRECT_TYPES[protocol as ProtocolId]?.request,
-    })
+    const message = this.#envelopes.checkRequest(bytes, protocol, from)
     if (message === undefined) throw new UnavailableError(`${protocol}: request refused`)
     const reply = await handler(message, from)
     return this.#envelopes.sign(reply.type, reply.body as never)
