@@ -217,26 +217,8 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
           }
         },
         housekeeping: {
-          state: () => {
-            const usage = node.storage.usage()
-            const held = housekeeper.held()
-            const { workMs, outputsMs } = storageSettings.retention
-            return {
-              usedBytes: usage.usedBytes,
-              blocks: usage.blocks,
-              quotaBytes: usage.quotaBytes ?? null,
-              held: { work: held.work, output: held.output },
-              retention: {
-                workHours: workMs / 3_600_000,
-                outputsDays: outputsMs === undefined ? null : outputsMs / 86_400_000,
-              },
-              nextReleaseAt: held.nextAt ?? null,
-            }
-          },
-          sweep: async () => {
-            const { nextAt, ...report } = await housekeeper.sweep()
-            return { ...report, nextReleaseAt: nextAt ?? null }
-          },
+          state: () => housekeeper.state(node.storage.usage()),
+          sweep: () => housekeeper.sweepForApi(),
         },
         network(): NetworkState {
           const libp2p = node.libp2p

@@ -5,6 +5,7 @@
 
 import { rm } from 'node:fs/promises'
 import { isWholesumError, type CidString, type Logger } from '@wholesum/plugin-api'
+import type { StorageState, SweepResult } from '@wholesum/api-client'
 import type { HeldPin, JobRole, JobStore } from '../store/index.ts'
 import { planRetention, type RetentionPolicy } from './retention.ts'
 
@@ -83,6 +84,31 @@ export class Housekeeper {
     const { nextAt } = planRetention(pins, now, this.#options.policy)
     const work = pins.filter((p) => p.class === 'work').length
     return { work, output: pins.length - work, nextAt }
+  }
+
+  /** What the API shows of storage: `usage` from the store (undefined: it cannot say). */
+  state(
+    usage: { usedBytes: number; blocks: number; quotaBytes: number | undefined } | undefined,
+  ): StorageState {
+    const held = this.held()
+    const { workMs, outputsMs } = this.#options.policy
+    return {
+      usedBytes: usage?.usedBytes ?? null,
+      blocks: usage?.blocks ?? null,
+      quotaBytes: usage?.quotaBytes ?? null,
+      held: { work: held.work, output: held.output },
+      retention: {
+        workHours: workMs / 3_600_000,
+        outputsDays: outputsMs === undefined ? null : outputsMs / 86_400_000,
+      },
+      nextReleaseAt: held.nextAt ?? null,
+    }
+  }
+
+  /** A sweep, reported as the API reports it. */
+  async sweepForApi(): Promise<SweepResult> {
+    const { nextAt, ...report } = await this.sweep()
+    return { ...report, nextReleaseAt: nextAt ?? null }
   }
 
   /** A job just ended: sweep soon rather than at the next scheduled pass. */
