@@ -20,7 +20,9 @@ default_ulimits = []
 runtime = "runc"
 CONF
 say "starting podman system service on $SOCK"
-nohup podman system service --time=0 "unix://$SOCK" > "$WHOLESUM_CACHE/podman-service.log" 2>&1 &
+# From the cache folder: conmon writes an `oom` marker file into its working directory when a
+# container is killed for memory, and the service's children inherit this one.
+(cd "$WHOLESUM_CACHE" && nohup podman system service --time=0 "unix://$SOCK" > "$WHOLESUM_CACHE/podman-service.log" 2>&1 &)
 for _ in $(seq 1 50); do
   ping "$SOCK" && { echo "$SOCK"; exit 0; }
   sleep 0.2

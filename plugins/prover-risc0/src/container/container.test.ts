@@ -28,7 +28,8 @@ const hello = {
 const roomy: ContainerLimits = { memoryBytes: 4 * 2 ** 30, pids: 128, tmpBytes: 64 * 2 ** 20 }
 
 let engine: Engine
-let work: string
+// Empty until `before` made it, so that `after` removes nothing when `before` failed.
+let work = ''
 
 async function ourContainers(): Promise<string[]> {
   const list = await engine.docker.listContainers({ all: true, filters: { label: [LABEL] } })
@@ -36,10 +37,10 @@ async function ourContainers(): Promise<string[]> {
 }
 
 before(async () => {
-  engine = await connectEngine()
   work = await mkdtemp(join(tmpdir(), 'wholesum-container-'))
+  engine = await connectEngine()
 })
-after(() => rm(work, { recursive: true, force: true }))
+after(() => (work === '' ? undefined : rm(work, { recursive: true, force: true })))
 
 describe('container mode', () => {
   test('proves a guest to a receipt identical in journal and image ID to local mode, in a sandbox with no network', async () => {
