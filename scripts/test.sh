@@ -5,6 +5,9 @@ cd "$ROOT"
 say "typecheck and format check"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 "$NODE" node_modules/prettier/bin/prettier.cjs --check . --log-level warn
+# The renderer: its Svelte components and browser code, then its Node-run tests.
+(cd app/renderer && "$NODE" ../../node_modules/svelte-check/bin/svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human | tail -n 20)
+"$NODE" node_modules/typescript/bin/tsc -p app/renderer/tsconfig.node.json --noEmit
 say "worker unit tests (cargo test)"
 (cd plugins/prover-risc0/worker && CARGO_TARGET_DIR="$CARGO_TARGET_DIR_WORKER" DOCS_RS=1 cargo test --release --locked --quiet)
 # Container tests talk to the engine that setup.sh started (or Docker).
@@ -12,5 +15,12 @@ WHOLESUM_CONTAINER_SOCKET="$(bash "$ROOT/scripts/podman-service.sh")"
 export WHOLESUM_CONTAINER_SOCKET
 say "tests"
 # The risc0 prover uses every core; test files run one at a time so proofs do not fight.
+rc=0
 "$NODE" --test --test-concurrency=1 --test-reporter=spec \
-  "packages/**/*.test.ts" "app/**/*.test.ts" "plugins/*/src/**/*.test.ts" "plugins/*/guests/*/*.test.ts"
+  "packages/**/*.test.ts" "app/**/*.test.ts" "plugins/*/src/**/*.test.ts" "plugins/*/guests/*/*.test.ts" || rc=$?
+# The engine's own account, for a failure that only the container tests saw.
+if [ "$rc" -ne 0 ] && [ -f "$WHOLESUM_CACHE/podman-service.log" ]; then
+  say "tests failed; the podman service's last log lines:"
+  tail -n 40 "$WHOLESUM_CACHE/podman-service.log" || true
+fi
+exit "$rc"
