@@ -10,6 +10,7 @@ import type { CommandRun } from './commands.ts'
 import { follow, writeOutputs } from './follow.ts'
 import { jobView } from './job-view.ts'
 import { onInterrupt } from './interrupt.ts'
+import { PROVER_FAULTS } from '../testing/faulty-prover.ts'
 import { uploadFile } from '@wholesum/api-client/node'
 
 /** Marks a folder as a devnet's output, so a later run may replace it and nothing else. */
@@ -73,7 +74,7 @@ export const devnet: CommandRun = async (argv) => {
   )
   const price = amount(values.price ?? values.reward, '--price') ?? '1000'
   const timeoutS = integer(values['timeout-s'], '--timeout-s', { min: 10, max: 30 * 86_400 }, 3600)
-  const liar = choice(values.liar, '--liar', ['corrupt', 'wrong-segment'] as const)
+  const liar = choice(values.liar, '--liar', PROVER_FAULTS)
   const json = values.json === true
   const out = resolve(values.out ?? join(REPO_ROOT, 'out', 'devnet'))
   await claimOutDir(out)

@@ -10,7 +10,8 @@ import { startApi, type ApiServer } from '../api/server.ts'
 import { DEFAULT_JOB_LIMITS } from '../jobs/limits.ts'
 import { ClientService } from '../net/client-service.ts'
 import { startNetworkNode, type NetworkNode } from '../net/node.ts'
-import { ProverService, type ProverFault } from '../net/prover-service.ts'
+import { ProverService } from '../net/prover-service.ts'
+import { faultyProver, type ProverFault } from '../testing/faulty-prover.ts'
 import { proverSettings, type ProverSettingsInput } from '../net/prover-settings.ts'
 import { Libp2pWire } from '../net/wire.ts'
 import { TOPICS } from '../protocol/messages.ts'
@@ -20,7 +21,9 @@ import { parseStorageSettings, type StorageSettings } from '../housekeeping/sett
 import { EventHub } from './event-hub.ts'
 import { readSettingsFile, writeSettingsFile } from './settings-file.ts'
 import { lockHome, type HomeLock } from './home-lock.ts'
-import { loadOrCreateToken } from './token.ts'
+import { tokenFile } from './token.ts'
+import { UiTickets } from '../api/ui-tickets.ts'
+import { REPO_ROOT } from '../core.ts'
 import { UploadStore } from './uploads.ts'
 
 export interface DaemonOptions {
@@ -31,6 +34,8 @@ export interface DaemonOptions {
   readonly apiPort: number
   /** The embedded store's quota and the retention of finished jobs' pins (settings `storage`). */
   readonly storage?: StorageSettings
+  /** The built renderer to serve in browser mode; default the checkout's `app/renderer/dist`. */
+  readonly uiRoot?: string
   /** Test-only fault injection of a lying prover. */
   readonly fault?: ProverFault
   /** Client timings (tests shorten them). */
@@ -65,7 +70,7 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
     }
   }
   try {
-    const token = await loadOrCreateToken(home)
+    const tokens = await tokenFile(home)
     const settings = core.settings as ApiSettings
     const storageSettings = options.storage ?? parseStorageSettings(settings.storage)
     const clientDir = join(home, 'client')
@@ -110,7 +115,8 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
     }
     let prover: ProverService | undefined
     if (roles.includes('prover')) {
-      const plugin = await core.prover()
+      const honest = await core.prover()
+      const plugin = options.fault !== undefined ? faultyProver(honest, options.fault) : honest
       prover = new ProverService({
         store,
         wire,
@@ -122,7 +128,6 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
         ),
         logger: logger.forComponent('prover'),
         workDir: proverDir,
-        ...(options.fault !== undefined ? { fault: options.fault } : {}),
         onEvent: (event) => logger.info(`prover ${event.type}`, { ...event }),
       })
       prover.start()
@@ -177,7 +182,9 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
     const settingsFile = join(home, 'settings.json')
     const api = await startApi(
       {
-        token,
+        tokens,
+        tickets: new UiTickets(),
+        uiRoot: options.uiRoot ?? join(REPO_ROOT, 'app', 'renderer', 'dist'),
         store,
         events,
         uploads,

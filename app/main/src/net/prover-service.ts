@@ -23,13 +23,6 @@ import { fetchFromHolder, fetchReceipt, fetchToFile, putFile } from './transfer.
 import type { Wire } from './wire.ts'
 import type { JobStore } from '../store/index.ts'
 
-/**
- * Fault injection for devnet tests of the client's defences, never set by users: `corrupt`
- * flips bytes in every receipt before storing it; `wrong-segment` proves the segment after the
- * one it claimed and delivers that receipt as the claimed one's.
- */
-export type ProverFault = 'corrupt' | 'wrong-segment'
-
 export interface ProverServiceOptions {
   readonly wire: Wire
   readonly storage: StoragePlugin
@@ -37,7 +30,6 @@ export interface ProverServiceOptions {
   readonly settings: ProverSettings
   readonly logger: ComponentLogger
   readonly workDir: string
-  readonly fault?: ProverFault
   /** Deals and work persist here; a restarted prover resumes its deals and re-sends notices. */
   readonly store?: JobStore
   readonly tickMs?: number
@@ -510,10 +502,7 @@ export class ProverService {
 
   private async prove(jobId: string, index: number): Promise<void> {
     const job = this.jobs.get(jobId)
-    // The `wrong-segment` liar proves the next segment and hands that receipt in for this one.
-    const total = job?.manifest?.segments.length ?? 0
-    const proved = this.options.fault === 'wrong-segment' && total > 1 ? (index + 1) % total : index
-    const segment = job?.manifest?.segments[proved]
+    const segment = job?.manifest?.segments[index]
     if (job === undefined || segment === undefined) {
       this.run(this.agent.proveFailed(jobId, index, 'no such segment in the manifest'))
       return
@@ -544,11 +533,10 @@ export class ProverService {
           })
         ).path
       }
-      if (this.options.fault === 'corrupt') deliver = await corruptCopy(deliver)
       const cid = await putFile(this.options.storage, deliver)
       this.storeWork(() => this.options.store?.recordPins(jobId, 'work', [cid]))
       this.proveTimes.set(itemKey(jobId, proveItem(index)), result.proveMs)
-      if (this.options.fault === undefined && result.proveMs > 0) {
+      if (result.proveMs > 0) {
         // A po2 segment is 2^po2 cycles of trace, whatever its user cycles: the proving cost.
         this.benchmark = { hz: 2 ** result.po2 / (result.proveMs / 1000), receiptCid: cid }
       }
@@ -653,9 +641,7 @@ export class ProverService {
         out: join(dir, `join-${round}-${index}.receipt`),
         signal: controller.signal,
       })
-      let deliver = joined.path
-      if (this.options.fault === 'corrupt') deliver = await corruptCopy(deliver)
-      const cid = await putFile(this.options.storage, deliver)
+      const cid = await putFile(this.options.storage, joined.path)
       this.storeWork(() => this.options.store?.recordPins(jobId, 'work', [cid]))
       this.proveTimes.set(itemKey(jobId, item), this.clock() - started)
       this.run(this.agent.joined(jobId, round, index, cid))
@@ -761,14 +747,3 @@ function toTerms(need: NeedBody): NeedTerms {
 }
 
 /** A copy of the receipt with bytes flipped in the middle of its seal. */
-async function corruptCopy(file: string): Promise<string> {
-  const bytes = await readFile(file)
-  for (let i = 0; i < 16; i++) {
-    const at = Math.floor(bytes.length / 2) + i * 97
-    const i2 = at % bytes.length
-    bytes[i2] = bytes[i2]! ^ 0xff
-  }
-  const out = `${file}.corrupt`
-  await writeFile(out, bytes)
-  return out
-}

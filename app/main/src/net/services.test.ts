@@ -267,6 +267,8 @@ describe('client and prover services on the in-memory wire', () => {
       }
       const first = new ClientService(clientOptions)
       await first.start()
+      // Stopped below on purpose; here too, so that a failure before then leaves no timer running.
+      stops.push(() => first.stop())
       for (let i = 0; i < 3; i++) {
         const plugin = new ReceiptDouble({ segments: 20, proveMs: 40 })
         await prover(network, storage, `resume-${i}`, plugin, log)

@@ -7,8 +7,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { ROLES, type Role } from '@wholesum/api-client'
 import { choice, integer, parseCommand, UsageError } from '../args.ts'
 import type { CommandRun } from '../commands.ts'
+import { PROVER_FAULTS } from '../../testing/faulty-prover.ts'
 
-const FAULTS = ['corrupt', 'wrong-segment'] as const
 const DEFAULT_ROLES: readonly Role[] = ['client', 'prover']
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
 
@@ -99,7 +99,7 @@ export const node: CommandRun = async (argv, context) => {
       { min: 0, max: 65535 },
       0,
     )
-    const fault = choice(values.fault, '--fault', FAULTS)
+    const fault = choice(values.fault, '--fault', PROVER_FAULTS)
     if (fault !== undefined && !roles.includes('prover')) {
       throw new UsageError('--fault needs the prover role')
     }
