@@ -192,7 +192,7 @@ describe('bad input is rejected before or during execution with a clear error', 
     )
   })
 
-  test('a malformed ELF (valid magic, garbage after it)', async () => {
+  test('a malformed ELF (valid magic, garbage after it): refused before the worker runs', async () => {
     const path = join(work, 'broken.elf')
     await writeFile(
       path,
@@ -201,7 +201,28 @@ describe('bad input is rejected before or during execution with a clear error', 
     await assert.rejects(attempt(path, sample('hello.input')), (err: unknown) => {
       assert.ok(err instanceof InvalidInputError, String(err))
       assert.equal(err.code, 'INVALID_PROGRAM')
-      assert.match(err.message, /not a RISC Zero program/)
+      assert.match(err.message, /the zkVM runs 32-bit little-endian RISC-V/)
+      return true
+    })
+  })
+
+  test('a RISC-V ELF without a loadable segment is refused before the worker runs', async () => {
+    const path = join(work, 'nothing-to-load.elf')
+    await writeFile(path, Buffer.concat([riscvElfHeader(0x5a5a5a5a), Buffer.alloc(200, 0x5a)]))
+    await assert.rejects(attempt(path, sample('hello.input')), (err: unknown) => {
+      assert.ok(err instanceof InvalidInputError, String(err))
+      assert.equal(err.code, 'INVALID_PROGRAM')
+      assert.match(err.message, /no loadable segment/)
+      return true
+    })
+  })
+
+  test('a well-formed RISC-V ELF whose code is garbage: the worker runs it and says it faulted', async () => {
+    const path = join(work, 'garbage-code.elf')
+    await writeFile(path, Buffer.concat([riscvElfHeader(1), Buffer.alloc(200, 0x5a)]))
+    await assert.rejects(attempt(path, sample('hello.input')), (err: unknown) => {
+      assert.ok(err instanceof ExecutionError, String(err))
+      assert.match(err.message, /guest execution failed/)
       return true
     })
   })
@@ -293,3 +314,29 @@ describe('a multi-segment run', () => {
     assert.deepEqual(journal.subarray(4, 36), digest)
   })
 })
+
+/**
+ * A 32-bit little-endian RISC-V ELF header with one program header of type `pType` that loads
+ * the whole file (header included) at 0x200000 and enters right after the headers.
+ */
+function riscvElfHeader(pType: number): Buffer {
+  const header = Buffer.alloc(84)
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1]).copy(header)
+  header.writeUInt16LE(2, 16) // ET_EXEC
+  header.writeUInt16LE(243, 18) // EM_RISCV
+  header.writeUInt32LE(1, 20)
+  header.writeUInt32LE(0x200000 + 84, 24) // e_entry: the first byte after the headers
+  header.writeUInt32LE(52, 28) // e_phoff
+  header.writeUInt16LE(52, 40)
+  header.writeUInt16LE(32, 42) // e_phentsize
+  header.writeUInt16LE(1, 44) // e_phnum
+  header.writeUInt32LE(pType, 52) // p_type
+  header.writeUInt32LE(0, 56) // p_offset
+  header.writeUInt32LE(0x200000, 60) // p_vaddr
+  header.writeUInt32LE(0x200000, 64) // p_paddr
+  header.writeUInt32LE(284, 68) // p_filesz: header and garbage
+  header.writeUInt32LE(284, 72) // p_memsz
+  header.writeUInt32LE(5, 76) // p_flags: R+X
+  header.writeUInt32LE(4, 80) // p_align
+  return header
+}

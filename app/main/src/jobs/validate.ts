@@ -1,12 +1,9 @@
 // Checks a job's program and input files against the limits before anything is executed.
 
-import { open, stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
+import { checkProgram, isProgramProblem } from '@wholesum/api-client'
 import { InvalidInputError } from '@wholesum/plugin-api'
 import type { JobLimits } from './limits.ts'
-
-const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46])
-/** risc0-binfmt program binaries start with this magic ("R0BF"). */
-const PROGRAM_BINARY_MAGIC = Buffer.from('R0BF', 'ascii')
 
 async function sizeOf(path: string, what: string): Promise<number> {
   try {
@@ -24,17 +21,6 @@ async function sizeOf(path: string, what: string): Promise<number> {
   }
 }
 
-async function head(path: string, bytes: number): Promise<Buffer> {
-  const file = await open(path, 'r')
-  try {
-    const buffer = Buffer.alloc(bytes)
-    const { bytesRead } = await file.read(buffer, 0, bytes, 0)
-    return buffer.subarray(0, bytesRead)
-  } finally {
-    await file.close()
-  }
-}
-
 export async function validateProgram(path: string, limits: JobLimits): Promise<void> {
   const size = await sizeOf(path, 'program')
   if (size === 0) throw new InvalidInputError('INVALID_PROGRAM', `program ${path} is empty`)
@@ -44,12 +30,11 @@ export async function validateProgram(path: string, limits: JobLimits): Promise<
       `program ${path} is ${size} bytes, over the ${limits.maxProgramBytes}-byte limit`,
     )
   }
-  const magic = await head(path, 4)
-  if (!magic.equals(ELF_MAGIC) && !magic.equals(PROGRAM_BINARY_MAGIC)) {
-    throw new InvalidInputError(
-      'INVALID_PROGRAM',
-      `program ${path} is neither an ELF nor a RISC Zero program binary (starts with ${magic.toString('hex') || 'nothing'})`,
-    )
+  // Within the limit, so the whole file is read: a truncated program is caught here, not after
+  // the worker has executed half of it.
+  const verdict = checkProgram(await readFile(path), limits.maxProgramBytes)
+  if (isProgramProblem(verdict)) {
+    throw new InvalidInputError(verdict.code, `${verdict.message} (${path})`)
   }
 }
 
