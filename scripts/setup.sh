@@ -6,6 +6,8 @@ cd "$ROOT"
 
 # Debian packages: the offline guest toolchain (rust-web + lld) and an independent CID tool.
 ensure_debian_packages rustc-web cargo-web rust-web-src rust-web-llvm lld ipfs-cid
+# The browser the UI's end-to-end tests drive (through playwright-core; nothing is downloaded).
+ensure_debian_packages chromium
 
 command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
 command -v npm >/dev/null || die "npm not found"
@@ -21,6 +23,7 @@ fi
 "$NODE" --version | grep -q '^v2[4-9]' || die "node_modules/.bin/node is not Node 24+"
 
 bash "$ROOT/scripts/build-worker.sh"
+bash "$ROOT/scripts/build-ui.sh"
 bash "$ROOT/scripts/build-guests.sh"
 # A real Bee (Swarm) node for the storage-swarm tests, built from the Go module proxy.
 if command -v go >/dev/null; then

@@ -21,6 +21,8 @@ import {
   type StorageState,
   type StreamFrame,
   type SweepResult,
+  type TokenGrant,
+  type UiTicket,
   type SubmitJob,
   type JobSummary,
   type Upload,
@@ -67,7 +69,8 @@ export class ApiClient {
   constructor(options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/$/, '')
     this.token = options.token
-    this.fetchImpl = options.fetch ?? fetch
+    // Unbound, a browser's fetch throws "Illegal invocation" when called as a method.
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init))
   }
 
   info(signal?: AbortSignal): Promise<NodeInfo> {
@@ -162,6 +165,31 @@ export class ApiClient {
 
   writeSettings(settings: Settings, signal?: AbortSignal): Promise<SettingsWritten> {
     return this.json('PUT', '/settings', JSON.stringify(settings), signal)
+  }
+
+  /** A one-time URL that opens the browser UI with this node (what `wholesum ui` prints). */
+  uiTicket(signal?: AbortSignal): Promise<UiTicket> {
+    return this.json('POST', '/ui/tickets', undefined, signal)
+  }
+
+  /** Replaces the install token; this client (and every other) must use the new one. */
+  rotateToken(signal?: AbortSignal): Promise<TokenGrant> {
+    return this.json('POST', '/token/rotate', undefined, signal)
+  }
+
+  /** Trades a UI ticket for the token: the one call made without a token. */
+  static async redeemTicket(
+    baseUrl: string,
+    ticket: string,
+    fetchImpl: typeof fetch = (input, init) => fetch(input, init),
+  ): Promise<string> {
+    const response = await fetchImpl(`${baseUrl.replace(/\/$/, '')}${API_PREFIX}/ui/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ticket }),
+    })
+    if (!response.ok) throw await apiErrorOf(response)
+    return ((await response.json()) as TokenGrant).token
   }
 
   /**
@@ -272,18 +300,21 @@ export class ApiClient {
     if (body !== undefined && body !== null && typeof body === 'object' && 'getReader' in body)
       init.duplex = 'half'
     const response = await this.fetchImpl(`${this.baseUrl}${API_PREFIX}${path}`, init)
-    if (!response.ok) {
-      let error: ErrorBody['error'] = {
-        code: `HTTP_${response.status}`,
-        message: response.statusText,
-      }
-      try {
-        error = ((await response.json()) as ErrorBody).error ?? error
-      } catch {
-        // not our error shape
-      }
-      throw new ApiError(response.status, error.code, error.message, error.field)
-    }
+    if (!response.ok) throw await apiErrorOf(response)
     return response
   }
+}
+
+/** The API's error body as an ApiError; any other body keeps the HTTP status. */
+async function apiErrorOf(response: Response): Promise<ApiError> {
+  let error: ErrorBody['error'] = {
+    code: `HTTP_${response.status}`,
+    message: response.statusText,
+  }
+  try {
+    error = ((await response.json()) as ErrorBody).error ?? error
+  } catch {
+    // not our error shape
+  }
+  return new ApiError(response.status, error.code, error.message, error.field)
 }

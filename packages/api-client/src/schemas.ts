@@ -265,7 +265,10 @@ export type VerifyResult = Static<typeof VerifyResult>
 export const PluginInfo = Type.Object({
   name: Type.String(),
   version: Type.String(),
+  description: Type.Optional(Type.String()),
   kinds: Type.Array(Type.String()),
+  /** What the manifest asks for (`fs:data`, `network:loopback`, …); declared, not yet enforced. */
+  permissions: Type.Array(Type.String()),
   source: Type.String(),
   status: Type.String(),
   error: Type.Optional(Type.String()),
@@ -410,3 +413,27 @@ export const SettingsWritten = Type.Object(
   { $id: 'SettingsWritten' },
 )
 export type SettingsWritten = Static<typeof SettingsWritten>
+
+/** A one-time ticket for the browser UI: open `url`, whose fragment carries the ticket. */
+export const UiTicket = Type.Object(
+  {
+    ticket: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    url: Type.String(),
+    expiresAt: EpochMs,
+  },
+  { $id: 'UiTicket' },
+)
+export type UiTicket = Static<typeof UiTicket>
+
+export const UiSessionRequest = Type.Object(
+  { ticket: Type.String({ pattern: '^[0-9a-f]{64}$' }) },
+  { additionalProperties: false, $id: 'UiSessionRequest' },
+)
+export type UiSessionRequest = Static<typeof UiSessionRequest>
+
+/** The install's API token: what a redeemed ticket or a rotation hands back. */
+export const TokenGrant = Type.Object(
+  { token: Type.String({ pattern: '^[0-9a-f]{64}$' }) },
+  { $id: 'TokenGrant' },
+)
+export type TokenGrant = Static<typeof TokenGrant>

@@ -15,9 +15,16 @@ import type { JobStore } from '../store/index.ts'
 import type { EventHub } from '../daemon/event-hub.ts'
 import type { UploadStore } from '../daemon/uploads.ts'
 import type { JobLimits } from '../jobs/limits.ts'
+import type { ApiTokens } from '../daemon/token.ts'
+import type { UiTickets } from './ui-tickets.ts'
 
 export interface ApiContext {
-  readonly token: string
+  /** The install's token, which every route but a ticket's redemption requires. */
+  readonly tokens: ApiTokens
+  /** One-time tickets that let a browser page obtain the token. */
+  readonly tickets: UiTickets
+  /** The built renderer served at `/` (browser mode); absent or missing: `/` says how to build it. */
+  readonly uiRoot?: string
   info(): Promise<NodeInfo>
   readonly store: JobStore
   readonly events: EventHub

@@ -1,13 +1,14 @@
 // Who may drive the node: requests must come for the loopback host (no DNS rebinding), from no
 // origin or an allowed one (no web page), and carry the install's token (no other local user).
+// `hostGuard` alone covers the UI's static files, which hold no secret.
 
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { WS_TOKEN_PREFIX } from '@wholesum/api-client'
-import { tokenMatches } from '../daemon/token.ts'
+import { tokenMatches, type ApiTokens } from '../daemon/token.ts'
 import { errorBody } from './errors.ts'
 
 export interface GuardOptions {
-  readonly token: string
+  readonly tokens: ApiTokens
   /** The port the API listens on; the Host header must name it. */
   port(): number
   readonly allowedOrigins: readonly string[]
@@ -27,6 +28,11 @@ function tokenOf(request: FastifyRequest): string | undefined {
     }
   }
   return undefined
+}
+
+/** Route config of the one route a browser calls before it has the token (a ticket's redemption). */
+export interface RouteAccess {
+  readonly tokenFree?: boolean
 }
 
 export function guard(options: GuardOptions) {
@@ -50,7 +56,8 @@ export function guard(options: GuardOptions) {
         return
       }
     }
-    if (!tokenMatches(options.token, tokenOf(request))) {
+    if ((request.routeOptions.config as RouteAccess | undefined)?.tokenFree === true) return
+    if (!tokenMatches(options.tokens.current(), tokenOf(request))) {
       await reply
         .code(401)
         .send(
@@ -61,6 +68,20 @@ export function guard(options: GuardOptions) {
               : 'wrong API token',
           ),
         )
+    }
+  }
+}
+
+/** The Host check alone, for the UI's files: a rebound DNS name gets nothing from this port. */
+export function hostGuard(port: () => number) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const hosts = LOOPBACK_HOSTS.map((h) => `${h}:${port()}`)
+    const host = request.headers.host
+    if (host === undefined || !hosts.includes(host.toLowerCase())) {
+      await reply
+        .code(403)
+        .type('text/plain; charset=utf-8')
+        .send(`Host ${host ?? '(none)'} is not this node (${hosts[0]})\n`)
     }
   }
 }

@@ -10,6 +10,8 @@ import { handleError } from './errors.ts'
 import { guard } from './guard.ts'
 import { jobRoutes } from './routes/jobs.ts'
 import { nodeRoutes } from './routes/node.ts'
+import { uiRoutes } from './routes/ui.ts'
+import { serveUi } from './static-ui.ts'
 
 /** JSON bodies are small: files travel as uploads. */
 export const JSON_BODY_LIMIT = 1 << 20
@@ -61,9 +63,10 @@ export async function buildApi(ctx: ApiContext, version = '0.1.0'): Promise<Fast
         protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false,
     },
   })
+  const currentPort = () => port || portOf(app)
   const check = guard({
-    token: ctx.token,
-    port: () => port || portOf(app),
+    tokens: ctx.tokens,
+    port: currentPort,
     allowedOrigins: ctx.allowedOrigins,
   })
   await app.register(
@@ -72,9 +75,11 @@ export async function buildApi(ctx: ApiContext, version = '0.1.0'): Promise<Fast
       v1.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
       nodeRoutes(v1, ctx)
       jobRoutes(v1, ctx)
+      uiRoutes(v1, ctx, () => `http://127.0.0.1:${currentPort()}`)
     },
     { prefix: API_PREFIX },
   )
+  await serveUi(app, ctx.uiRoot, currentPort)
   return app
 }
 

@@ -56,6 +56,13 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   Cancels a job of this node's client: its provers stop and their claims are released.`,
     load: async () => (await import('./commands/client.ts')).cancel,
   },
+  ui: {
+    usage: `wholesum ui [--json]
+  Prints a one-time URL that opens the desktop UI in any browser, logged in to the running node
+  (browser mode: the node serves the UI on its API port, 127.0.0.1 only). The URL works once,
+  within two minutes. On a headless rig, tunnel the port: ssh -L PORT:127.0.0.1:PORT rig.`,
+    load: async () => (await import('./commands/client.ts')).ui,
+  },
   receipt: {
     usage: `wholesum receipt <job ID> [--out DIR]
   Writes a done job's receipt.bin, journal.bin, stdout.log, stderr.log, events.jsonl and job.json

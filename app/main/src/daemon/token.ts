@@ -1,7 +1,7 @@
 // The API's per-install token: 32 random bytes in a file only this user can read.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TOKEN_FILE } from '@wholesum/api-client/node'
 
@@ -29,4 +29,29 @@ export function tokenMatches(expected: string, given: string | undefined): boole
   const a = Buffer.from(expected)
   const b = Buffer.from(given)
   return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** The token the API checks now; rotating it writes a new one and the old one stops working. */
+export interface ApiTokens {
+  current(): string
+  rotate(): Promise<string>
+}
+
+/** The install's token file as `ApiTokens`. */
+export async function tokenFile(home: string): Promise<ApiTokens> {
+  let token = await loadOrCreateToken(home)
+  const file = join(home, TOKEN_FILE)
+  return {
+    current: () => token,
+    async rotate() {
+      const next = randomBytes(32).toString('hex')
+      // Written beside, then renamed: a reader sees the old token or the new one, never half.
+      const staged = `${file}.${process.pid}.new`
+      await writeFile(staged, next + '\n', { mode: 0o600 })
+      await chmod(staged, 0o600)
+      await rename(staged, file)
+      token = next
+      return next
+    },
+  }
 }

@@ -1,7 +1,9 @@
 // An ApiContext without network roles, on a real job store and upload folder: what the API's
 // tests and its benchmark serve. Jobs cannot be submitted (no client role); the rest is real.
 
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { UiTickets } from '../api/ui-tickets.ts'
 import { DEFAULT_JOB_LIMITS } from '../jobs/limits.ts'
 import type { ApiContext } from '../api/context.ts'
 import { EventHub } from '../daemon/event-hub.ts'
@@ -21,7 +23,13 @@ export interface TestApiContext extends ApiContext {
 
 export function testApiContext(
   dir: string,
-  options: { token: string; uploadLimit?: number; allowedOrigins?: readonly string[] },
+  options: {
+    token: string
+    uploadLimit?: number
+    allowedOrigins?: readonly string[]
+    uiRoot?: string
+    clock?: () => number
+  },
 ): TestApiContext {
   const limit = options.uploadLimit ?? 1 << 20
   const limits: UploadLimits = {
@@ -41,8 +49,14 @@ export function testApiContext(
     logger: createLogger({ level: 'silent' }),
     files: () => [],
   })
+  let token = options.token
   return {
-    token: options.token,
+    tokens: {
+      current: () => token,
+      rotate: async () => (token = randomBytes(32).toString('hex')),
+    },
+    tickets: new UiTickets(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.uiRoot !== undefined ? { uiRoot: options.uiRoot } : {}),
     store,
     events: new EventHub(),
     uploads: new UploadStore(join(dir, 'uploads'), limits),

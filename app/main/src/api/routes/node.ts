@@ -31,7 +31,9 @@ function plugins(ctx: ApiContext): PluginList {
     plugins: ctx.host.list().map((p) => ({
       name: p.name,
       version: p.version,
+      ...(p.description !== undefined ? { description: p.description } : {}),
       kinds: [...p.kinds],
+      permissions: [...p.permissions],
       source: p.source,
       status: p.status,
       ...(p.error !== undefined ? { error: p.error } : {}),

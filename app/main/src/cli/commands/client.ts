@@ -257,3 +257,21 @@ export const receipt: CommandRun = async (argv, context: CommandContext) => {
   for (const path of Object.values(written.files)) process.stdout.write(path + '\n')
   return 0
 }
+
+/** Prints a one-time URL that opens the UI in a browser, logged in to this home's node. */
+export const ui: CommandRun = async (argv, context) => {
+  const { values } = parseCommand(argv, { json: { type: 'boolean' } })
+  const api = await connect(context.home)
+  const ticket = await api.uiTicket()
+  if (values.json === true) {
+    process.stdout.write(JSON.stringify(ticket) + '\n')
+    return 0
+  }
+  const seconds = Math.round((ticket.expiresAt - Date.now()) / 1000)
+  process.stdout.write(ticket.url + '\n')
+  process.stderr.write(
+    `Open this URL in a browser within ${seconds} s; it works once. From another machine, tunnel the port first:\n` +
+      `  ssh -L ${new URL(ticket.url).port}:127.0.0.1:${new URL(ticket.url).port} <this host>\n`,
+  )
+  return 0
+}
