@@ -17,7 +17,9 @@ stamp="$ROOT/node_modules/.wholesum-lock-stamp"
 lock_hash="$(sha256sum package-lock.json package.json */*/package.json app/*/package.json 2>/dev/null | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
   say "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # The Electron package brings the shell's types; its binary cannot be downloaded here, and
+  # packaging (scripts/package.sh) fetches it where it can.
+  ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > "$stamp"
 fi
 "$NODE" --version | grep -q '^v2[4-9]' || die "node_modules/.bin/node is not Node 24+"
