@@ -172,7 +172,11 @@ describe('devnet: a client and prover processes on loopback', { timeout: 45 * 60
   })
 
   test('a prover that hands in one segment receipt as another is rejected; the job completes', async () => {
-    const { net, outcome, events } = await runJob('wrong-segment', [{ fault: 'wrong-segment' }, {}])
+    const { net, outcome, events } = await runJob('wrong-segment', [
+      // The liar swaps receipts between two proofs at once: it takes two claims at a time.
+      { fault: 'wrong-segment', settings: { maxConcurrentSegments: 2 } },
+      {},
+    ])
     try {
       const liar = net.provers[0]!
       const strikes = events.filter((e) => e.type === 'strike' && e.prover === liar.peerId)

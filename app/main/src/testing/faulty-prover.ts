@@ -10,7 +10,7 @@ import { decorate } from './receipt-double.ts'
 /**
  * `corrupt` flips bytes in every receipt it makes (segment, lifted and joined), so none
  * verifies; `wrong-segment` hands in a valid receipt of another segment of the same job as the
- * claimed one's.
+ * claimed one's (it swaps receipts between two proofs running at once).
  */
 export const PROVER_FAULTS = ['corrupt', 'wrong-segment'] as const
 export type ProverFault = (typeof PROVER_FAULTS)[number]
@@ -60,27 +60,48 @@ function corruptingProver(honest: ProverPlugin): ProverPlugin {
 }
 
 /**
- * Proves each segment honestly but delivers, in its place, the receipt of the segment it proved
- * before in the same job (one folder per job). Its first segment has nothing to swap with, so it
- * withholds that receipt and fails the attempt: it never delivers a receipt for the claimed
- * segment.
+ * Proves each segment honestly, then swaps receipts between two proofs of the same job (one
+ * folder per job) that run at once: each is handed in as the other's, so every receipt it
+ * delivers is valid but for the wrong segment, and it never delivers one for the segment claimed.
+ * A proof waits for a partner; it needs two claims at a time (`maxConcurrentSegments` 2 or more),
+ * and a proof left without a partner ends only when its request is aborted.
  */
 function wrongSegmentProver(honest: ProverPlugin): ProverPlugin {
-  const previous = new Map<string, { bytes: Buffer; claimDigest: string }>()
+  interface Proved {
+    readonly bytes: Buffer
+    readonly claimDigest: string
+  }
+  const waiting = new Map<string, { mine: Proved; swap: (theirs: Proved) => void }>()
   return decorate(honest, {
     async proveSegment(request) {
       const result = await honest.proveSegment(request)
       const job = dirname(result.path)
       const mine = { bytes: await readFile(result.path), claimDigest: result.claimDigest }
-      const swap = previous.get(job)
-      previous.set(job, mine)
-      if (swap === undefined) {
-        throw new WorkerError(
-          'fault injection (wrong-segment): first receipt withheld, to be handed in for another segment',
-        )
+      const partner = waiting.get(job)
+      let theirs: Proved
+      if (partner !== undefined && partner.mine.claimDigest !== mine.claimDigest) {
+        waiting.delete(job)
+        partner.swap(mine)
+        theirs = partner.mine
+      } else {
+        theirs = await new Promise<Proved>((resolve, reject) => {
+          waiting.set(job, { mine, swap: resolve })
+          request.signal?.addEventListener(
+            'abort',
+            () => {
+              if (waiting.get(job)?.mine === mine) waiting.delete(job)
+              reject(
+                new WorkerError(
+                  'fault injection (wrong-segment): aborted while waiting for a partner',
+                ),
+              )
+            },
+            { once: true },
+          )
+        })
       }
-      await writeFile(result.path, swap.bytes)
-      return { ...result, bytes: swap.bytes.length, claimDigest: swap.claimDigest }
+      await writeFile(result.path, theirs.bytes)
+      return { ...result, bytes: theirs.bytes.length, claimDigest: theirs.claimDigest }
     },
   })
 }
