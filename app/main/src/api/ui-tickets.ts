@@ -37,6 +37,11 @@ export class UiTickets {
     return expiresAt !== undefined && expiresAt > this.#clock()
   }
 
+  /** Spends every outstanding ticket (the token rotated: a ticket must not hand out the new one). */
+  clear(): void {
+    this.#expiries.clear()
+  }
+
   #prune(): void {
     const now = this.#clock()
     for (const [ticket, expiresAt] of this.#expiries) {

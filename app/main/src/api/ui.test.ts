@@ -176,3 +176,22 @@ describe('token rotation', () => {
     assert.equal((await fresh.info()).version, 'test')
   })
 })
+
+describe('rotation and tickets', () => {
+  test('a ticket issued before a rotation is spent by it: it cannot hand out the new token', async () => {
+    const ctx = testApiContext(join(dir, 'rotate-tickets'), { token: TOKEN })
+    stores.push(ctx.store)
+    const node = await startApi(ctx, 0)
+    try {
+      const api = new ApiClient({ baseUrl: node.url, token: TOKEN })
+      const ticket = await api.uiTicket()
+      await api.rotateToken()
+      await assert.rejects(
+        ApiClient.redeemTicket(node.url, ticket.ticket),
+        /used already or has expired/,
+      )
+    } finally {
+      await node.close()
+    }
+  })
+})

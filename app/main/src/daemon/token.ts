@@ -41,16 +41,22 @@ export interface ApiTokens {
 export async function tokenFile(home: string): Promise<ApiTokens> {
   let token = await loadOrCreateToken(home)
   const file = join(home, TOKEN_FILE)
+  let queue: Promise<unknown> = Promise.resolve()
   return {
     current: () => token,
-    async rotate() {
-      const next = randomBytes(32).toString('hex')
-      // Written beside, then renamed: a reader sees the old token or the new one, never half.
-      const staged = `${file}.${process.pid}.new`
-      await writeFile(staged, next + '\n', { mode: 0o600 })
-      await chmod(staged, 0o600)
-      await rename(staged, file)
-      token = next
+    rotate() {
+      // One rotation at a time, so the file and the token in memory always agree.
+      const next = queue.then(async () => {
+        const fresh = randomBytes(32).toString('hex')
+        // Written beside, then renamed: a reader sees the old token or the new one, never half.
+        const staged = `${file}.${randomBytes(6).toString('hex')}.new`
+        await writeFile(staged, fresh + '\n', { mode: 0o600 })
+        await chmod(staged, 0o600)
+        await rename(staged, file)
+        token = fresh
+        return fresh
+      })
+      queue = next.catch(() => {})
       return next
     },
   }

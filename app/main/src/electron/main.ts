@@ -48,12 +48,18 @@ async function nodeApi(): Promise<ApiClient> {
     env: { ...process.env, WHOLESUM_HOME: HOME },
   })
   core = child
+  // The core's logs go on to the shell's stderr: an unread pipe would fill and stall the core.
+  child.stderr?.pipe(process.stderr)
   await new Promise<void>((ready, failed) => {
     let buffered = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       buffered += chunk.toString('utf8')
-      if (buffered.includes('"ready"')) ready()
-    })
+      if (!buffered.includes('"ready"')) return
+      child.stdout?.off('data', onData)
+      child.stdout?.resume()
+      ready()
+    }
+    child.stdout?.on('data', onData)
     child.once('exit', (code) => failed(new Error(`the core exited (${code}) before it was ready`)))
   })
   return connect(HOME)
@@ -64,8 +70,14 @@ function lockDown(origin: string): void {
   session.defaultSession.setPermissionRequestHandler((_contents, permission, answer) =>
     answer(permissionAllowed(permission)),
   )
+  session.defaultSession.setPermissionCheckHandler((_contents, permission) =>
+    permissionAllowed(permission),
+  )
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-navigate', (event, url) => {
+      if (!navigationAllowed(url, origin)) event.preventDefault()
+    })
+    contents.on('will-redirect', (event, url) => {
       if (!navigationAllowed(url, origin)) event.preventDefault()
     })
     contents.on('will-attach-webview', (event) => event.preventDefault())
@@ -90,6 +102,10 @@ async function openWindow(): Promise<void> {
   const origin = appOriginOf(api.baseUrl)
   lockDown(origin)
   const ticket = await api.uiTicket()
+  // `loadURL` is not a navigation the handlers see: the URL is checked here.
+  if (!navigationAllowed(ticket.url, origin)) {
+    throw new Error(`the node answered a UI URL off its own origin (${ticket.url}); not loading it`)
+  }
   window = new BrowserWindow({
     width: 1280,
     height: 860,

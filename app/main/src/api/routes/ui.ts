@@ -56,6 +56,10 @@ export function uiRoutes(app: FastifyInstance, ctx: ApiContext, origin: () => st
         response: { 200: TokenGrant, ...errors },
       },
     },
-    async () => ({ token: await ctx.tokens.rotate() }),
+    async () => {
+      // A ticket issued under the old token would hand out the new one: none survives.
+      ctx.tickets.clear()
+      return { token: await ctx.tokens.rotate() }
+    },
   )
 }
