@@ -16,6 +16,12 @@ export interface GuardOptions {
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]']
 
+/** The Host values this port answers to: its loopback names, with the port. */
+const loopbackHosts = (port: number): string[] => LOOPBACK_HOSTS.map((h) => `${h}:${port}`)
+
+const hostAllowed = (host: string | undefined, hosts: readonly string[]): boolean =>
+  host !== undefined && hosts.includes(host.toLowerCase())
+
 /** The token from `Authorization: Bearer …`, or from a WebSocket subprotocol. */
 function tokenOf(request: FastifyRequest): string | undefined {
   const auth = request.headers.authorization
@@ -37,10 +43,9 @@ export interface RouteAccess {
 
 export function guard(options: GuardOptions) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const port = options.port()
-    const hosts = LOOPBACK_HOSTS.map((h) => `${h}:${port}`)
+    const hosts = loopbackHosts(options.port())
     const host = request.headers.host
-    if (host === undefined || !hosts.includes(host.toLowerCase())) {
+    if (!hostAllowed(host, hosts)) {
       await reply
         .code(403)
         .send(
@@ -75,9 +80,9 @@ export function guard(options: GuardOptions) {
 /** The Host check alone, for the UI's files: a rebound DNS name gets nothing from this port. */
 export function hostGuard(port: () => number) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const hosts = LOOPBACK_HOSTS.map((h) => `${h}:${port()}`)
+    const hosts = loopbackHosts(port())
     const host = request.headers.host
-    if (host === undefined || !hosts.includes(host.toLowerCase())) {
+    if (!hostAllowed(host, hosts)) {
       await reply
         .code(403)
         .type('text/plain; charset=utf-8')
