@@ -21,8 +21,13 @@ runtime = "runc"
 CONF
 say "starting podman system service on $SOCK"
 # From the cache folder: conmon writes an `oom` marker file into its working directory when a
-# container is killed for memory, and the service's children inherit this one.
-(cd "$WHOLESUM_CACHE" && nohup podman system service --time=0 "unix://$SOCK" > "$WHOLESUM_CACHE/podman-service.log" 2>&1 &)
+# container is killed for memory, and the service's children inherit this one. Only the service
+# itself goes to the background, with every standard stream away from ours: callers read this
+# script through $(...), which waits until nothing holds its pipe open.
+(
+  cd "$WHOLESUM_CACHE" || exit 1
+  nohup podman system service --time=0 "unix://$SOCK" < /dev/null > "$WHOLESUM_CACHE/podman-service.log" 2>&1 &
+)
 for _ in $(seq 1 50); do
   ping "$SOCK" && { echo "$SOCK"; exit 0; }
   sleep 0.2

@@ -2,6 +2,7 @@
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -198,5 +199,36 @@ describe('container mode', () => {
       /cannot read program/,
     )
     assert.deepEqual(await ourContainers(), [])
+  })
+})
+
+describe('scripts/podman-service.sh', () => {
+  // setup.sh and test.sh read the script through $(...), which returns only when nothing holds its
+  // pipe open: a service left holding it hangs setup for good (as one CI run did).
+  test('started on a fresh socket, it prints the socket and returns while the service keeps running', async (t) => {
+    if (spawnSync('sh', ['-c', 'command -v podman']).status !== 0)
+      return t.skip('podman not installed')
+    const socket = join(work, 'fresh-podman.sock')
+    t.after(() => {
+      spawnSync('pkill', ['-f', `unix://${socket}`])
+    })
+    const script = join(REPO_ROOT, 'scripts', 'podman-service.sh')
+    const run = spawnSync('bash', ['-c', 'sock="$(bash "$0")" && printf %s "$sock"', script], {
+      env: { ...process.env, WHOLESUM_CONTAINER_SOCKET: socket },
+      encoding: 'utf8',
+      // Well beyond the script's own 10 s wait: reaching this means the pipe was held.
+      timeout: 120_000,
+    })
+    assert.equal(run.signal, null, `the script did not return: ${run.stderr}`)
+    assert.equal(run.status, 0, run.stderr)
+    assert.equal(run.stdout, socket)
+    const ping = spawnSync(
+      'curl',
+      ['-sf', '--max-time', '5', '--unix-socket', socket, 'http://d/_ping'],
+      {
+        encoding: 'utf8',
+      },
+    )
+    assert.equal(ping.stdout, 'OK', 'the service stopped with the script')
   })
 })
