@@ -25,6 +25,7 @@ fi
 "$NODE" --version | grep -q '^v2[4-9]' || die "node_modules/.bin/node is not Node 24+"
 
 bash "$ROOT/scripts/build-worker.sh"
+bash "$ROOT/scripts/build-verifier-wasm.sh"
 bash "$ROOT/scripts/build-ui.sh"
 bash "$ROOT/scripts/build-guests.sh"
 # A real Bee (Swarm) node for the storage-swarm tests, built from the Go module proxy.

@@ -22,6 +22,7 @@ const DIST = join(REPO_ROOT, 'app', 'renderer', 'dist', 'index.html')
 const SHOTS = join(REPO_ROOT, 'out', 'ui-screenshots')
 const guests = join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests')
 const HASHCHAIN = join(guests, 'dist', 'hashchain.bin')
+const HELLO = join(guests, 'dist', 'hello.bin')
 const HASHCHAIN_INPUT = join(guests, 'samples', 'hashchain-small.input')
 const EXAMPLE = join(REPO_ROOT, 'examples', 'plugin-example')
 const EXAMPLE_NAME = 'example-memory-storage'
@@ -205,6 +206,33 @@ describe('the desktop UI in browser mode', { timeout: 15 * 60_000 }, () => {
     const verdict = page.getByTestId('node-verdict')
     await verdict.waitFor({ timeout: 120_000 })
     assert.match((await verdict.textContent()) ?? '', /The node verified the receipt: composite/)
+
+    // The page's own verifier (WebAssembly, in a worker): first against another program's image
+    // ID, computed here from that file, which must fail; then against the hashchain program's.
+    const pageVerdict = page.getByTestId('page-verdict')
+    const programFile = page.getByLabel(/Program file of job/)
+    await programFile.setInputFiles(HELLO)
+    await page.getByRole('button', { name: /Verify in this page/ }).click()
+    await pageVerdict.filter({ hasText: /^\s*Not verified/ }).waitFor({ timeout: 120_000 })
+    assert.match(
+      (await pageVerdict.textContent()) ?? '',
+      /Not verified in this page: the receipt does not verify for image/,
+    )
+    await programFile.setInputFiles(HASHCHAIN)
+    await page.getByRole('button', { name: /Verify in this page/ }).click()
+    await pageVerdict.filter({ hasText: /^\s*Verified/ }).waitFor({ timeout: 120_000 })
+    assert.match(
+      (await pageVerdict.textContent()) ?? '',
+      new RegExp(
+        `Verified in this page: composite, ${detail.segments} segments, in \\d+ ms, against the image ID computed here from hashchain\\.bin; the journal \\(\\d+ B\\) is the node's`,
+      ),
+    )
+    await page.screenshot({
+      path: join(SHOTS, 'job-verified-in-page.jpg'),
+      type: 'jpeg',
+      quality: 80,
+      fullPage: true,
+    })
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
