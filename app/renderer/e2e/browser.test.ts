@@ -166,6 +166,22 @@ describe('the desktop UI in browser mode', { timeout: 15 * 60_000 }, () => {
       .waitFor()
     assert.match((await page.getByTestId('input-check').textContent()) ?? '', /36 B of input/)
     await page.getByLabel(/Segment size/).fill('16')
+    // The estimate: the node executes the program once and keeps nothing (no job yet).
+    await page.getByRole('button', { name: 'Estimate' }).click()
+    const estimate = page.getByTestId('estimate')
+    await estimate.waitFor({ timeout: 60_000 })
+    const estimated = ((await estimate.textContent()) ?? '').replace(/\s+/g, ' ')
+    const segmentsEstimated = Number(/(\d+) segments at po2 16/.exec(estimated)?.[1])
+    assert.ok(segmentsEstimated >= 2, estimated)
+    assert.match(estimated, /exit halted 0; 36 B of journal/)
+    assert.match(estimated, /at most [\d,]+ \(every segment at 1,000\)/)
+    assert.equal((await net.api.jobs()).jobs.length, 0, 'an estimate makes no job')
+    await page.screenshot({
+      path: join(SHOTS, 'submit-estimate.jpg'),
+      type: 'jpeg',
+      quality: 80,
+      fullPage: true,
+    })
     await page.getByRole('button', { name: 'Submit' }).click()
     await page.waitForURL(/#\/jobs\/[0-9a-f]{64}$/, { timeout: 30_000 })
     const jobId = /#\/jobs\/([0-9a-f]{64})$/.exec(page.url())![1]!
@@ -195,6 +211,11 @@ describe('the desktop UI in browser mode', { timeout: 15 * 60_000 }, () => {
     const detail = await net.api.job(jobId)
     assert.equal(detail.status, 'done')
     assert.ok(detail.segments >= 2, 'hashchain-small at po2 16 has several segments')
+    assert.equal(
+      detail.segments,
+      segmentsEstimated,
+      'the estimate counted the segments the job had',
+    )
     const states = [...seen].map((s) => Number(s.split('/')[0]))
     assert.ok(
       states.some((p) => p > 0 && p < detail.segments),

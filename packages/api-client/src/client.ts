@@ -24,6 +24,8 @@ import {
   type TokenGrant,
   type UiTicket,
   type SubmitJob,
+  type EstimateJob,
+  type JobEstimate,
   type JobSummary,
   type Upload,
   type UploadKind,
@@ -84,6 +86,14 @@ export class ApiClient {
 
   submit(job: SubmitJob, signal?: AbortSignal): Promise<JobSummary> {
     return this.json('POST', '/jobs', JSON.stringify(job), signal)
+  }
+
+  /**
+   * Executes a program on the node without submitting it: cycles, segments, and cost and time
+   * against the offers seen lately. Uploads it names are kept, to be submitted after.
+   */
+  estimate(job: EstimateJob, signal?: AbortSignal): Promise<JobEstimate> {
+    return this.json('POST', '/jobs/estimate', JSON.stringify(job), signal)
   }
 
   jobs(query: JobListQuery = {}, signal?: AbortSignal): Promise<JobList> {

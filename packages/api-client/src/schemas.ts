@@ -114,6 +114,46 @@ export const SubmitJob = Type.Object(
 )
 export type SubmitJob = Static<typeof SubmitJob>
 
+/** Execute a program on the node without submitting it: what the job would be, and cost. */
+export const EstimateJob = Type.Object(
+  {
+    program: FileRef,
+    input: FileRef,
+    po2: Type.Optional(Type.Integer({ minimum: 0, maximum: 64, default: 20 })),
+    pricePerSegment: Type.Optional(Wei),
+    maxProvers: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
+  },
+  { additionalProperties: false, $id: 'EstimateJob' },
+)
+export type EstimateJob = Static<typeof EstimateJob>
+
+export const JobEstimate = Type.Object(
+  {
+    imageId: Hex32,
+    po2: Type.Integer(),
+    segments: Type.Integer(),
+    totalCycles: Type.Integer(),
+    userCycles: Type.Integer(),
+    exitCode: Type.Object({ kind: Type.String(), code: Type.Integer() }),
+    journalBytes: Type.Integer(),
+    executeMs: Type.Integer(),
+    pricePerSegment: Wei,
+    market: Type.Object({
+      offersSeen: Type.Integer({
+        description: 'provers whose offers this node saw in the last hour',
+      }),
+      eligibleProvers: Type.Integer({ description: 'of them, asking at most pricePerSegment' }),
+    }),
+    maxCost: Wei,
+    costLow: Type.Optional(Wei),
+    costHigh: Type.Optional(Wei),
+    proveSecondsAtLeast: Type.Optional(Type.Number()),
+    notes: Type.Array(Type.String()),
+  },
+  { $id: 'JobEstimate' },
+)
+export type JobEstimate = Static<typeof JobEstimate>
+
 export const JOB_STATUSES = [
   'executing',
   'proving',

@@ -98,6 +98,29 @@ export interface ExecuteResult {
   readonly executeMs: number
 }
 
+/** A dry run: `execute` without keeping anything, to tell what a job would be before it is one. */
+export interface DryRunRequest {
+  readonly program: string
+  readonly input: string
+  readonly po2: number
+  readonly maxCycles?: number
+  readonly signal?: AbortSignal
+  /** Called as each segment is reached. */
+  readonly onSegment?: (segment: { index: number; po2: number }) => void
+}
+
+/** What execution at that po2 makes: the same counts `execute` would give. */
+export interface DryRunResult {
+  readonly imageId: DigestHex
+  readonly exitCode: ExitCode
+  readonly userCycles: number
+  readonly totalCycles: number
+  readonly po2: number
+  readonly segments: number
+  readonly journalBytes: number
+  readonly executeMs: number
+}
+
 export interface ProveSegmentRequest {
   readonly segment: string
   readonly out: string
@@ -174,6 +197,8 @@ export interface ProverPlugin {
   /** Image ID of a program binary; rejects a malformed one with InvalidInputError. */
   imageId(program: string): Promise<DigestHex>
   execute(request: ExecuteRequest): Promise<ExecuteResult>
+  /** Executes and keeps nothing (optional: a plugin without it cannot estimate jobs). */
+  dryRun?(request: DryRunRequest): Promise<DryRunResult>
   proveSegment(request: ProveSegmentRequest): Promise<ProveSegmentResult>
   /**
    * Checks one segment receipt on its own: its seal verifies, it is for `index`, and its claim

@@ -4,6 +4,8 @@ import type {
   AssembleRequest,
   ClaimParts,
   DigestHex,
+  DryRunRequest,
+  DryRunResult,
   ExecuteRequest,
   ExecuteResult,
   ProveSegmentRequest,
@@ -64,6 +66,21 @@ export class Risc0Prover implements ProverPlugin {
         timeoutMs: this.#limits.executeTimeoutMs,
         onEvent: (event, data) => {
           if (event === 'segment') onSegment?.(data as SegmentInfo)
+        },
+      },
+    )
+  }
+
+  async dryRun(request: DryRunRequest): Promise<DryRunResult> {
+    const { program, input, po2, maxCycles, signal, onSegment } = request
+    return this.#worker.request<DryRunResult>(
+      'dry-run',
+      { program, input, po2, ...(maxCycles !== undefined ? { maxCycles } : {}) },
+      {
+        signal,
+        timeoutMs: this.#limits.executeTimeoutMs,
+        onEvent: (event, data) => {
+          if (event === 'segment') onSegment?.(data as { index: number; po2: number })
         },
       },
     )

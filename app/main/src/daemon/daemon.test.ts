@@ -110,6 +110,58 @@ after(async () => {
 describe('daemons on loopback, driven through the API and the CLI', () => {
   let doneJob: string
 
+  test('an estimate before any job: a dry run’s counts, no offers seen yet, no job made, its uploads kept', async () => {
+    const api = net.api
+    const program = (await uploadFile(api, 'program', hello)).id
+    const input = (await uploadFile(api, 'input', helloInput)).id
+    const estimate = await api.estimate({
+      program: { upload: program },
+      input: { upload: input },
+      po2: 16,
+    })
+    assert.equal(
+      estimate.imageId,
+      (await readFile(join(guests, 'dist', 'hello.imageid'), 'utf8')).trim(),
+    )
+    assert.equal(estimate.segments, 1)
+    assert.deepEqual(estimate.exitCode, { kind: 'halted', code: 0 })
+    // hello commits the input's length (4 bytes) and its SHA-256 (32).
+    assert.equal(estimate.journalBytes, 36)
+    assert.ok(estimate.userCycles > 0 && estimate.totalCycles >= estimate.userCycles)
+    assert.equal(estimate.market.offersSeen, 0)
+    assert.equal(estimate.maxCost, '1000') // one segment at the default price
+    assert.equal(estimate.costLow, undefined)
+    assert.match(estimate.notes.join('; '), /no offers seen yet/)
+    assert.equal((await api.jobs()).jobs.length, 0, 'an estimate makes no job')
+    // The same uploads serve again (for the submission that follows an estimate).
+    const again = await api.estimate({
+      program: { upload: program },
+      input: { upload: input },
+      po2: 14,
+    })
+    assert.ok(again.segments >= estimate.segments, 'a smaller po2 never gives fewer segments')
+  })
+
+  test('an estimate of a file that is not a program, or at a po2 the worker cannot prove, is refused clearly', async () => {
+    const api = net.api
+    const text = (await api.upload('program', new TextEncoder().encode('not a program'))).id
+    const input = (await uploadFile(api, 'input', helloInput)).id
+    await assert.rejects(
+      api.estimate({ program: { upload: text }, input: { upload: input }, po2: 16 }),
+      (err: Error & { status?: number }) =>
+        err.status !== undefined &&
+        err.status >= 400 &&
+        err.status < 500 &&
+        /ELF|program/.test(err.message),
+    )
+    const program = (await uploadFile(api, 'program', hello)).id
+    await assert.rejects(
+      api.estimate({ program: { upload: program }, input: { upload: input }, po2: 40 }),
+      /po2 must be/,
+    )
+    assert.equal((await api.jobs()).jobs.length, 0)
+  })
+
   test('`wholesum submit --wait` gets a receipt that `wholesum verify` accepts', async () => {
     const out = join(dir, 'outputs')
     const submitted = await wholesum(
@@ -144,6 +196,38 @@ describe('daemons on loopback, driven through the API and the CLI', () => {
     assert.equal(job.status, 'done')
     assert.equal(job.imageId, imageId)
     assert.equal(job.segmentStates[0].provedBy, net.provers[0]!.peerId)
+  })
+
+  test('an estimate after a job is priced against the offer the prover made for it', async () => {
+    const api = net.api
+    const job = await api.job(doneJob)
+    const ask = BigInt(job.deals[0]!.pricePerSegment)
+    const files = async () => ({
+      program: { upload: (await uploadFile(api, 'program', hello)).id },
+      input: { upload: (await uploadFile(api, 'input', helloInput)).id },
+      po2: 16,
+    })
+    const priced = await api.estimate({
+      ...(await files()),
+      pricePerSegment: (ask * 10n).toString(),
+    })
+    assert.equal(priced.market.offersSeen, 1)
+    assert.equal(priced.market.eligibleProvers, 1)
+    assert.equal(priced.costLow, ask.toString())
+    assert.equal(priced.costHigh, ask.toString())
+    assert.equal(priced.maxCost, (ask * 10n).toString())
+    assert.ok(
+      priced.proveSecondsAtLeast === undefined || priced.proveSecondsAtLeast > 0,
+      'a time, when the prover reported a speed, is positive',
+    )
+    if (ask > 0n) {
+      const under = await api.estimate({
+        ...(await files()),
+        pricePerSegment: (ask - 1n).toString(),
+      })
+      assert.equal(under.market.eligibleProvers, 0)
+      assert.match(under.notes.join('; '), /asks more than this price/)
+    }
   })
 
   test('once the job is done its work is released (retention 0 h) and its outputs stay', async () => {

@@ -9,6 +9,7 @@ import type { CidString, ProverPlugin, SegmentInfo, StoragePlugin } from '@whole
 import { WholesumError } from '@wholesum/plugin-api'
 import type { ComponentLogger } from '../log/logger.ts'
 import { DEFAULT_JOB_LIMITS, type JobLimits } from '../jobs/limits.ts'
+import { OfferBook } from '../pipeline/offer-book.ts'
 import { validateInput, validatePo2, validateProgram } from '../jobs/validate.ts'
 import { ClientJob, type ClientCommand, type ClientPhase } from '../pipeline/client-job.ts'
 import type { EvidenceCheck, OfferTerms } from '../pipeline/market.ts'
@@ -328,6 +329,8 @@ export class ClientService {
   private timer: ReturnType<typeof setInterval> | undefined
   private readonly clock: () => number
   private offerSeq = 0
+  /** The latest offer of each prover this client heard from: what estimates are made of. */
+  readonly offers = new OfferBook()
   private readonly evidence: EvidenceChecker
 
   constructor(options: ClientServiceOptions) {
@@ -1194,6 +1197,14 @@ export class ClientService {
         ...evidence,
       })
     }
+    this.offers.record({
+      prover: from,
+      pricePerSegment: BigInt(body.pricePerSegment),
+      hz: body.benchmark.hz,
+      capacity: body.capacity,
+      evidence: evidence.status,
+      at: this.clock(),
+    })
     const terms: OfferTerms = {
       pricePerSegment: BigInt(body.pricePerSegment),
       capacity: body.capacity,

@@ -235,6 +235,7 @@ const PROVER_METHODS = [
 export function decorate(honest: ProverPlugin, overrides: Partial<ProverPlugin>): ProverPlugin {
   const plugin: Record<string, unknown> = {}
   for (const method of PROVER_METHODS) plugin[method] = honest[method].bind(honest)
+  if (honest.dryRun !== undefined) plugin['dryRun'] = honest.dryRun.bind(honest)
   return { ...plugin, ...overrides } as unknown as ProverPlugin
 }
 

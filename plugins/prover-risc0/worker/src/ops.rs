@@ -85,6 +85,14 @@ enum Request {
         out_dir: PathBuf,
         max_cycles: Option<u64>,
     },
+    /// Executes without keeping anything: segments counted, not serialized; output discarded.
+    #[serde(rename_all = "camelCase")]
+    DryRun {
+        program: PathBuf,
+        input: PathBuf,
+        po2: u32,
+        max_cycles: Option<u64>,
+    },
     ProveSegment {
         segment: PathBuf,
         out: PathBuf,
@@ -147,6 +155,7 @@ pub fn dispatch(id: u64, request: Value) -> OpResult {
         Request::Execute { program, input, po2, out_dir, max_cycles } => {
             execute(id, &program, &input, po2, &out_dir, max_cycles)
         }
+        Request::DryRun { program, input, po2, max_cycles } => dry_run(id, &program, &input, po2, max_cycles),
         Request::ProveSegment { segment, out } => prove_segment(&segment, &out),
         Request::VerifySegment { receipt, expected_claim, index } => {
             verify_segment(&receipt, &expected_claim, index)
@@ -354,6 +363,63 @@ fn execute(
         "stdoutPath": stdout_path,
         "stderrPath": stderr_path,
         "executeMs": execute_ms,
+    }))
+}
+
+/// A segment a dry run did not keep: nothing may ask for it again.
+struct SegmentNotKept;
+
+impl SegmentRef for SegmentNotKept {
+    fn resolve(&self) -> anyhow::Result<Segment> {
+        anyhow::bail!("a dry run keeps no segments")
+    }
+}
+
+/// What a job would cost before it is submitted: the same execution as `execute` (same executor,
+/// same segment limit, so the same segment count), but segments are counted and dropped, and the
+/// guest's stdout and stderr go nowhere. A `segment` event per segment reports progress.
+fn dry_run(id: u64, program: &Path, input: &Path, po2: u32, max_cycles: Option<u64>) -> OpResult {
+    if !(MIN_PO2..=MAX_PO2).contains(&po2) {
+        return Err(OpError::invalid_request(format!(
+            "segment po2 {po2} is outside {MIN_PO2}..={MAX_PO2}"
+        )));
+    }
+    let program = read_program(program)?;
+    let input_bytes = fs::read(input)
+        .map_err(|err| OpError::invalid_request(format!("cannot read input {}: {err}", input.display())))?;
+    let started = Instant::now();
+    let mut segments: u32 = 0;
+    let session = {
+        let mut builder = ExecutorEnv::builder();
+        builder
+            .stdin(input_bytes.as_slice())
+            .stdout(std::io::sink())
+            .stderr(std::io::sink())
+            .segment_limit_po2(po2);
+        if let Some(limit) = max_cycles {
+            builder.session_limit(Some(limit));
+        }
+        let env = builder.build()?;
+        let mut executor = ExecutorImpl::from_elf(env, &program.blob)
+            .map_err(|err| OpError::invalid_program(format!("cannot load program: {err:#}")))?;
+        executor
+            .run_with_callback(|segment| {
+                segments += 1;
+                protocol::emit_event(id, "segment", &json!({ "index": segment.index, "po2": segment.po2() }));
+                Ok(Box::new(SegmentNotKept))
+            })
+            .map_err(|err| OpError::execution(format!("guest execution failed: {err:#}")))?
+    };
+    let journal_bytes = session.journal.as_ref().map(|j| j.bytes.len()).unwrap_or_default();
+    Ok(json!({
+        "imageId": digest_hex(&program.image_id),
+        "exitCode": exit_code_json(session.exit_code),
+        "userCycles": session.user_cycles,
+        "totalCycles": session.total_cycles,
+        "po2": po2,
+        "segments": segments,
+        "journalBytes": journal_bytes,
+        "executeMs": started.elapsed().as_millis() as u64,
     }))
 }
 
@@ -734,6 +800,19 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.message.contains("po2 30"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_dry_run_checks_po2_and_the_program_like_execute() {
+        let err = dispatch(1, json!({ "op": "dry-run", "program": "/nonexistent", "input": "/nonexistent", "po2": 30 }))
+            .err()
+            .unwrap();
+        assert!(err.message.contains("po2 30"), "{}", err.message);
+        let not_a_program = temp_file("dry-run.bin", b"hello");
+        let err = dispatch(1, json!({ "op": "dry-run", "program": not_a_program, "input": not_a_program, "po2": 16 }))
+            .err()
+            .unwrap();
+        assert_eq!(err.code, "INVALID_PROGRAM");
     }
 
     #[test]

@@ -20,9 +20,12 @@ export async function resolveFile(
   ref: FileRef,
   kind: UploadKind,
   signal?: AbortSignal,
+  options: { keepUpload?: boolean } = {},
 ): Promise<ResolvedFile> {
   if ('upload' in ref) {
     const path = await ctx.uploads.path(ref.upload, kind)
+    // An estimate leaves its uploads for the submission that follows (unused ones are swept).
+    if (options.keepUpload === true) return { path, release: async () => {} }
     return { path, release: () => ctx.uploads.remove(ref.upload) }
   }
   await mkdir(ctx.uploads.dir, { recursive: true })

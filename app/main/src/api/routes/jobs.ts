@@ -1,7 +1,7 @@
 // Jobs: submit, list, one job, its events (a page, or a live WebSocket stream), cancel, outputs.
 
 import { Readable } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import {
   ErrorBody,
   EventPage,
@@ -13,12 +13,16 @@ import {
   JobSummary,
   OUTPUT_NAMES,
   SubmitJob,
+  EstimateJob,
+  JobEstimate,
   TERMINAL_STATUSES,
   type JobStatus,
   type OutputName,
 } from '@wholesum/api-client'
 import { Type } from 'typebox'
+import { estimateJob } from '../../jobs/estimate.ts'
 import { DEFAULT_PO2 } from '../../jobs/limits.ts'
+import { validateInput, validatePo2, validateProgram } from '../../jobs/validate.ts'
 import type { JobRecord } from '../../store/index.ts'
 import type { ApiContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
@@ -46,6 +50,32 @@ function jobOf(ctx: ApiContext, id: string): JobRecord {
   return job
 }
 
+function checkPo2(ctx: ApiContext, po2: number): void {
+  if (po2 < ctx.limits.minPo2 || po2 > ctx.limits.maxPo2) {
+    throw new HttpError(
+      400,
+      'INVALID_REQUEST',
+      `body/po2 must be ${ctx.limits.minPo2}..${ctx.limits.maxPo2} (what the risc0 worker proves), got ${po2}`,
+      'body/po2',
+    )
+  }
+}
+
+/**
+ * How long an estimate may take, waiting included: the worker runs one request at a time, so on a
+ * node that also proves, a dry run queues behind the proof in hand.
+ */
+const ESTIMATE_TIMEOUT_MS = 10 * 60_000
+
+/** Aborts when the caller hangs up before its answer is sent, or after `timeoutMs`. */
+function untilCallerLeaves(reply: FastifyReply, timeoutMs: number): AbortSignal {
+  const hungUp = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) hungUp.abort(new Error('the caller went away'))
+  })
+  return AbortSignal.any([AbortSignal.timeout(timeoutMs), hungUp.signal])
+}
+
 export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post(
     '/jobs',
@@ -67,14 +97,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
         )
       }
       const po2 = body.po2 ?? DEFAULT_PO2
-      if (po2 < ctx.limits.minPo2 || po2 > ctx.limits.maxPo2) {
-        throw new HttpError(
-          400,
-          'INVALID_REQUEST',
-          `body/po2 must be ${ctx.limits.minPo2}..${ctx.limits.maxPo2} (what the risc0 worker proves), got ${po2}`,
-          'body/po2',
-        )
-      }
+      checkPo2(ctx, po2)
       const client = ctx.client
       if (client === undefined) {
         throw new HttpError(
@@ -84,11 +107,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
         )
       }
       // A caller that hangs up before the job is recorded takes its submission with it.
-      const hungUp = new AbortController()
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) hungUp.abort(new Error('the caller went away'))
-      })
-      const signal = AbortSignal.any([AbortSignal.timeout(120_000), hungUp.signal])
+      const signal = untilCallerLeaves(reply, 120_000)
       const program = await resolveFile(ctx, body.program, 'program', signal)
       try {
         const input = await resolveFile(ctx, body.input, 'input', signal)
@@ -111,6 +130,82 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
             ),
           )
           return reply.code(202).send(jobSummary(ctx.store, jobOf(ctx, accepted.jobId)))
+        } finally {
+          await input.release()
+        }
+      } finally {
+        await program.release()
+      }
+    },
+  )
+
+  app.post(
+    '/jobs/estimate',
+    {
+      schema: {
+        summary: 'Execute a program without submitting it: cycles, segments, cost and time',
+        body: EstimateJob,
+        response: { 200: JobEstimate, ...errors, 413: ErrorBody, 422: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as EstimateJob
+      const po2 = body.po2 ?? DEFAULT_PO2
+      checkPo2(ctx, po2)
+      const prover = await ctx.prover()
+      if (prover.dryRun === undefined) {
+        throw new HttpError(
+          409,
+          'NOT_SUPPORTED',
+          "this node's prover plugin cannot execute without proving",
+        )
+      }
+      // The dry run stops (its worker request is dropped or killed) when the caller hangs up.
+      const signal = untilCallerLeaves(reply, ESTIMATE_TIMEOUT_MS)
+      const keep = { keepUpload: true }
+      const program = await resolveFile(ctx, body.program, 'program', signal, keep)
+      try {
+        const input = await resolveFile(ctx, body.input, 'input', signal, keep)
+        try {
+          validatePo2(po2, ctx.limits)
+          await validateProgram(program.path, ctx.limits)
+          await validateInput(input.path, ctx.limits)
+          const run = await prover.dryRun({
+            program: program.path,
+            input: input.path,
+            po2,
+            maxCycles: ctx.limits.maxCycles,
+            signal,
+          })
+          const pricePerSegment = BigInt(body.pricePerSegment ?? SUBMIT_DEFAULTS.pricePerSegment)
+          const offers = ctx.client?.offers.recent(Date.now()) ?? []
+          const estimate = estimateJob(run, offers, {
+            pricePerSegment,
+            maxProvers: body.maxProvers ?? SUBMIT_DEFAULTS.maxProvers,
+          })
+          return {
+            imageId: run.imageId,
+            po2: run.po2,
+            segments: run.segments,
+            totalCycles: run.totalCycles,
+            userCycles: run.userCycles,
+            exitCode: run.exitCode,
+            journalBytes: run.journalBytes,
+            executeMs: run.executeMs,
+            pricePerSegment: pricePerSegment.toString(),
+            market: { offersSeen: estimate.offersSeen, eligibleProvers: estimate.eligibleProvers },
+            maxCost: estimate.maxCost.toString(),
+            ...(estimate.costRange !== undefined
+              ? {
+                  costLow: estimate.costRange.low.toString(),
+                  costHigh: estimate.costRange.high.toString(),
+                }
+              : {}),
+            ...(estimate.proveSecondsAtLeast !== undefined
+              ? { proveSecondsAtLeast: estimate.proveSecondsAtLeast }
+              : {}),
+            notes: [...estimate.notes],
+          }
         } finally {
           await input.release()
         }
