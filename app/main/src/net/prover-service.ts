@@ -18,10 +18,14 @@ import {
   type MessageOf,
   type NeedBody,
 } from '../protocol/messages.ts'
+import { MessageError } from '../protocol/codec.ts'
 import { maxManifestBytes, parseManifest, type JobManifest } from '../protocol/manifest.ts'
 import { fetchFromHolder, fetchReceipt, fetchToFile, putFile } from './transfer.ts'
-import type { Wire } from './wire.ts'
+import type { BodyOf, Wire } from './wire.ts'
 import type { JobStore } from '../store/index.ts'
+
+/** Waits before an offer that got no answer is sent again (then it has failed). */
+const OFFER_RETRY_DELAYS_MS = [1_000, 3_000]
 
 export interface ProverServiceOptions {
   readonly wire: Wire
@@ -286,14 +290,42 @@ export class ProverService {
     }
   }
 
+  /**
+   * Sends an offer, and sends it again when its stream broke before the answer came: the client
+   * may have made the deal and lost only its reply, and a client with deals stops announcing the
+   * need, so no later need would bring this prover back. A client answers a repeated offer with
+   * the deal it already made. A refusal or a malformed answer is final.
+   */
+  private async requestOffer(
+    jobId: string,
+    client: string,
+    body: BodyOf<'offer'>,
+    addrs: string[],
+  ): Promise<Message> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.options.wire.request(client, PROTOCOLS.offer, 'offer', body, { addrs })
+      } catch (err) {
+        const delay = OFFER_RETRY_DELAYS_MS[attempt]
+        if (delay === undefined || this.stopped || err instanceof MessageError) throw err
+        this.options.logger.info('offer got no answer; sending it again', {
+          jobId,
+          client,
+          error: (err as Error).message,
+          inMs: delay,
+        })
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
   private async sendOffer(jobId: string, client: string, offer: OfferTerms): Promise<void> {
     const job = this.jobs.get(jobId)!
     this.follow(jobId)
     try {
-      const reply = await this.options.wire.request(
+      const reply = await this.requestOffer(
+        jobId,
         client,
-        PROTOCOLS.offer,
-        'offer',
         {
           jobId,
           pricePerSegment: offer.pricePerSegment.toString(),
@@ -309,7 +341,7 @@ export class ProverService {
           },
           recursion: offer.recursion,
         },
-        { addrs: job.need.clientAddrs },
+        job.need.clientAddrs,
       )
       if (
         reply.type === 'deal' &&

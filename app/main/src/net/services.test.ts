@@ -14,6 +14,7 @@ import { MemoryNetwork, type MemoryWire } from '../testing/memory-wire.ts'
 import { MemoryStorage } from '../testing/memory-storage.ts'
 import { lyingProver, ReceiptDouble, stalledProver } from '../testing/receipt-double.ts'
 import { JobStore } from '../store/index.ts'
+import { PROTOCOLS } from '../protocol/messages.ts'
 import { ClientService, type JobOutcome } from './client-service.ts'
 import { ProverService } from './prover-service.ts'
 import { proverSettings } from './prover-settings.ts'
@@ -209,6 +210,56 @@ describe('client and prover services on the in-memory wire', () => {
       while (aborted < 2) await new Promise((r) => setTimeout(r, 10))
       assert.equal(aborted, proving, 'every proof in flight was aborted')
       assert.equal(store.getJob(submitted.jobId)?.status, 'cancelled')
+    },
+  )
+
+  test(
+    'a deal whose reply is lost on the way: the prover offers again, gets the deal the client made, and the job completes',
+    { timeout: 60_000 },
+    async () => {
+      const network = new MemoryNetwork()
+      const storage = new MemoryStorage()
+      const log = capture()
+      const client = new ClientService({
+        wire: await network.join(log.logger.forComponent('wire:client')),
+        storage,
+        prover: new ReceiptDouble({ segments: 4 }),
+        logger: log.logger.forComponent('client'),
+        workDir: join(dir, 'lost-deal-client'),
+        offerWindowMs: 200,
+        bitfieldIntervalMs: 200,
+        claimTtlMs: 2_000,
+        tickMs: 50,
+      })
+      await client.start()
+      stops.push(() => client.stop())
+      const only = await prover(
+        network,
+        storage,
+        'lost-deal',
+        new ReceiptDouble({ segments: 4 }),
+        log,
+      )
+      // The client makes the deal; its answer never reaches the prover. A client with a deal no
+      // longer announces the need, so only the prover's second offer can bring them together.
+      network.loseReplies(PROTOCOLS.offer, 1)
+      const input = join(dir, 'lost-deal-input.bin')
+      await writeFile(input, 'the deal that got lost')
+      const submitted = await client.accept({
+        program: PROGRAM,
+        input,
+        po2: 16,
+        rewardPerSegment: 1000n,
+        timeoutMs: 30_000,
+        maxProvers: 1,
+      })
+      const outcome = await submitted.outcome
+      assert.equal(outcome.segments, 4)
+      assert.equal(outcome.credits.get(only.wire.peerId), 4)
+      assert.ok(
+        log.lines.some((l) => l.includes('offer got no answer; sending it again')),
+        'the prover sent its offer again',
+      )
     },
   )
 

@@ -206,6 +206,9 @@ export class ClientJob {
   ): ClientCommand[] {
     const commands: ClientCommand[] = this.stage.verified(prover, index, receiptCid, outcome)
     if (commands.some((c) => c.type === 'all-proved') && this.phaseNow === 'proving') {
+      // A last bit field, with nothing wanted: provers free the job's slot now, instead of
+      // waiting out their idle timeout for a bit field that no longer comes.
+      commands.push(this.bitfield(now))
       commands.push(...this.setPhase('assembling'))
       commands.push({ type: 'assemble', receipts: this.stage.receipts() })
     } else if (commands.some((c) => c.type === 'reopen') && this.phaseNow === 'proving') {

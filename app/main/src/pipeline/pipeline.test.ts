@@ -353,6 +353,8 @@ describe('client job', () => {
     job.segmentVerified('A', 0, 'cid0', { ok: true }, 1200)
     const last = job.segmentVerified('A', 1, 'cid1', { ok: true }, 1200)
     assert.deepEqual(ofType(last, 'assemble')[0]!.receipts, ['cid0', 'cid1'])
+    // One last bit field wanting nothing, so that provers free the job's slot at once.
+    assert.deepEqual(ofType(last, 'publish-bitfield')[0]!.indexes, [])
     assert.deepEqual(
       job.assembled({ ok: true }).map((c) => c.type),
       ['phase', 'verify-final'],

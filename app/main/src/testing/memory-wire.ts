@@ -5,7 +5,8 @@
 //
 // What it does not model: gossipsub's mesh (every subscriber hears every publish at once), peer
 // scores, transport limits. A node can vanish: from then on nothing reaches it and nothing it
-// sends arrives, as with a peer whose machine went away.
+// sends arrives, as with a peer whose machine went away. A reply can be lost after its request
+// was served (loseReplies), as when a stream breaks under both sides.
 
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -37,6 +38,7 @@ const hop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 export class MemoryNetwork {
   readonly #nodes = new Map<string, MemoryWire>()
   readonly #gone = new Set<string>()
+  readonly #lostReplies = new Map<string, number>()
 
   /** A new node with a fresh Ed25519 key. */
   async join(logger: ComponentLogger, clock: () => number = Date.now): Promise<MemoryWire> {
@@ -54,6 +56,22 @@ export class MemoryNetwork {
   /** The node is cut off for good: its requests fail, its gossip goes nowhere, it hears nothing. */
   vanish(peerId: string): void {
     this.#gone.add(peerId)
+  }
+
+  /**
+   * The next `count` replies on `protocol` are lost after the handler ran: the request was served,
+   * the stream broke before its answer arrived (a connection closed under it, a peer's timeout).
+   */
+  loseReplies(protocol: string, count = 1): void {
+    this.#lostReplies.set(protocol, (this.#lostReplies.get(protocol) ?? 0) + count)
+  }
+
+  /** @internal Whether this reply is one to lose. */
+  takeLostReply(protocol: string): boolean {
+    const left = this.#lostReplies.get(protocol) ?? 0
+    if (left === 0) return false
+    this.#lostReplies.set(protocol, left - 1)
+    return true
   }
 
   reachable(peerId: string): boolean {
@@ -159,6 +177,11 @@ export class MemoryWire implements Wire {
     if (target === undefined) throw new UnavailableError(`${protocol}: peer ${peer} is unreachable`)
     const answer = await target.serve(protocol, bytes, this.peerId)
     await hop()
+    if (this.#network.takeLostReply(protocol)) {
+      throw new UnavailableError(
+        `${protocol}: the stream to ${peer} closed before its reply arrived`,
+      )
+    }
     options.signal?.throwIfAborted()
     if (!this.#network.reachable(this.peerId) || !this.#network.reachable(peer)) {
       throw new UnavailableError(`${protocol}: peer ${peer} went away before answering`)
