@@ -13,7 +13,7 @@ use risc0_binfmt::ProgramBinary;
 use risc0_zkvm::{
     compute_image_id, get_prover_server, sha::Digestible, CompositeReceipt, Digest, ExecutorEnv,
     ExecutorImpl, ExitCode, InnerAssumptionReceipt, InnerReceipt, Journal, ProverOpts, ProverServer, Receipt, Segment,
-    SegmentReceipt, SegmentRef, SuccinctReceipt, ReceiptClaim, VerifierContext,
+    SegmentReceipt, SegmentRef, Session, SuccinctReceipt, ReceiptClaim, VerifierContext,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -290,6 +290,43 @@ const MIN_PO2: u32 = 14;
 /// risc0's DEFAULT_MAX_PO2: receipts for larger segments fail the default verifier context.
 const MAX_PO2: u32 = 22;
 
+fn check_po2(po2: u32) -> Result<(), OpError> {
+    if (MIN_PO2..=MAX_PO2).contains(&po2) {
+        Ok(())
+    } else {
+        Err(OpError::invalid_request(format!("segment po2 {po2} is outside {MIN_PO2}..={MAX_PO2}")))
+    }
+}
+
+fn read_input(input: &Path) -> Result<Vec<u8>, OpError> {
+    fs::read(input).map_err(|err| OpError::invalid_request(format!("cannot read input {}: {err}", input.display())))
+}
+
+/// The execution `execute` and `dry-run` share, so that both count the same segments: the input
+/// as the guest's stdin, segments of 2^po2 cycles, the session limit; each segment as it is made
+/// goes to `on_segment`.
+fn run_guest<'a>(
+    program: &Program,
+    input: &'a [u8],
+    stdout: impl std::io::Write + 'a,
+    stderr: impl std::io::Write + 'a,
+    po2: u32,
+    max_cycles: Option<u64>,
+    on_segment: impl FnMut(Segment) -> anyhow::Result<Box<dyn SegmentRef>> + Send,
+) -> Result<Session, OpError> {
+    let mut builder = ExecutorEnv::builder();
+    builder.stdin(input).stdout(stdout).stderr(stderr).segment_limit_po2(po2);
+    if let Some(limit) = max_cycles {
+        builder.session_limit(Some(limit));
+    }
+    let env = builder.build()?;
+    let mut executor = ExecutorImpl::from_elf(env, &program.blob)
+        .map_err(|err| OpError::invalid_program(format!("cannot load program: {err:#}")))?;
+    executor
+        .run_with_callback(on_segment)
+        .map_err(|err| OpError::execution(format!("guest execution failed: {err:#}")))
+}
+
 fn execute(
     id: u64,
     program: &Path,
@@ -298,14 +335,9 @@ fn execute(
     out_dir: &Path,
     max_cycles: Option<u64>,
 ) -> OpResult {
-    if !(MIN_PO2..=MAX_PO2).contains(&po2) {
-        return Err(OpError::invalid_request(format!(
-            "segment po2 {po2} is outside {MIN_PO2}..={MAX_PO2}"
-        )));
-    }
+    check_po2(po2)?;
     let program = read_program(program)?;
-    let input_bytes = fs::read(input)
-        .map_err(|err| OpError::invalid_request(format!("cannot read input {}: {err}", input.display())))?;
+    let input_bytes = read_input(input)?;
     fs::create_dir_all(out_dir).map_err(|err| io_failed(out_dir, err))?;
     let stdout_path = out_dir.join("stdout.log");
     let stderr_path = out_dir.join("stderr.log");
@@ -315,39 +347,23 @@ fn execute(
 
     let started = Instant::now();
     let mut segments: Vec<SegmentInfo> = Vec::new();
-    let session = {
-        let mut builder = ExecutorEnv::builder();
-        builder
-            .stdin(input_bytes.as_slice())
-            .stdout(stdout)
-            .stderr(stderr)
-            .segment_limit_po2(po2);
-        if let Some(limit) = max_cycles {
-            builder.session_limit(Some(limit));
-        }
-        let env = builder.build()?;
-        let mut executor = ExecutorImpl::from_elf(env, &program.blob)
-            .map_err(|err| OpError::invalid_program(format!("cannot load program: {err:#}")))?;
-        executor
-            .run_with_callback(|segment| {
-                let path = out_dir.join(format!("segment-{:05}.bin", segment.index));
-                let bytes = bincode::serialize(&segment)?;
-                fs::write(&path, &bytes)?;
-                let (_, claim) = claims::expected_claim(&bytes)?;
-                let info = SegmentInfo {
-                    index: segment.index,
-                    po2: segment.po2(),
-                    path: path.clone(),
-                    bytes: bytes.len(),
-                    claim_digest: digest_hex(&claim.digest()),
-                    claim: claims::ClaimParts::of(&claim),
-                };
-                protocol::emit_event(id, "segment", &info);
-                segments.push(info);
-                Ok(Box::new(SegmentOnDisk(path)))
-            })
-            .map_err(|err| OpError::execution(format!("guest execution failed: {err:#}")))?
-    };
+    let session = run_guest(&program, &input_bytes, stdout, stderr, po2, max_cycles, |segment| {
+        let path = out_dir.join(format!("segment-{:05}.bin", segment.index));
+        let bytes = bincode::serialize(&segment)?;
+        fs::write(&path, &bytes)?;
+        let (_, claim) = claims::expected_claim(&bytes)?;
+        let info = SegmentInfo {
+            index: segment.index,
+            po2: segment.po2(),
+            path: path.clone(),
+            bytes: bytes.len(),
+            claim_digest: digest_hex(&claim.digest()),
+            claim: claims::ClaimParts::of(&claim),
+        };
+        protocol::emit_event(id, "segment", &info);
+        segments.push(info);
+        Ok(Box::new(SegmentOnDisk(path)))
+    })?;
     let execute_ms = started.elapsed().as_millis() as u64;
 
     let journal = session.journal.as_ref().map(|j| j.bytes.clone()).unwrap_or_default();
@@ -379,37 +395,16 @@ impl SegmentRef for SegmentNotKept {
 /// same segment limit, so the same segment count), but segments are counted and dropped, and the
 /// guest's stdout and stderr go nowhere. A `segment` event per segment reports progress.
 fn dry_run(id: u64, program: &Path, input: &Path, po2: u32, max_cycles: Option<u64>) -> OpResult {
-    if !(MIN_PO2..=MAX_PO2).contains(&po2) {
-        return Err(OpError::invalid_request(format!(
-            "segment po2 {po2} is outside {MIN_PO2}..={MAX_PO2}"
-        )));
-    }
+    check_po2(po2)?;
     let program = read_program(program)?;
-    let input_bytes = fs::read(input)
-        .map_err(|err| OpError::invalid_request(format!("cannot read input {}: {err}", input.display())))?;
+    let input_bytes = read_input(input)?;
     let started = Instant::now();
     let mut segments: u32 = 0;
-    let session = {
-        let mut builder = ExecutorEnv::builder();
-        builder
-            .stdin(input_bytes.as_slice())
-            .stdout(std::io::sink())
-            .stderr(std::io::sink())
-            .segment_limit_po2(po2);
-        if let Some(limit) = max_cycles {
-            builder.session_limit(Some(limit));
-        }
-        let env = builder.build()?;
-        let mut executor = ExecutorImpl::from_elf(env, &program.blob)
-            .map_err(|err| OpError::invalid_program(format!("cannot load program: {err:#}")))?;
-        executor
-            .run_with_callback(|segment| {
-                segments += 1;
-                protocol::emit_event(id, "segment", &json!({ "index": segment.index, "po2": segment.po2() }));
-                Ok(Box::new(SegmentNotKept))
-            })
-            .map_err(|err| OpError::execution(format!("guest execution failed: {err:#}")))?
-    };
+    let session = run_guest(&program, &input_bytes, std::io::sink(), std::io::sink(), po2, max_cycles, |segment| {
+        segments += 1;
+        protocol::emit_event(id, "segment", &json!({ "index": segment.index, "po2": segment.po2() }));
+        Ok(Box::new(SegmentNotKept))
+    })?;
     let journal_bytes = session.journal.as_ref().map(|j| j.bytes.len()).unwrap_or_default();
     Ok(json!({
         "imageId": digest_hex(&program.image_id),
