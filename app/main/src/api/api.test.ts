@@ -17,6 +17,7 @@ import {
   type JobEvent,
   type StreamFrame,
 } from '@wholesum/api-client'
+import type { ProverPlugin } from '@wholesum/plugin-api'
 import { REPO_ROOT } from '../core.ts'
 import type { JobStore } from '../store/index.ts'
 import type { EventHub } from '../daemon/event-hub.ts'
@@ -261,6 +262,83 @@ describe('what the API refuses, and how', () => {
         const route = `\`${method.toUpperCase()} ${path}\``
         assert.ok(docs.includes(route), `docs/api.md lists ${route}`)
       }
+    }
+  })
+})
+
+describe('estimates', () => {
+  test('a prover plugin without a dry run: 409 NOT_SUPPORTED; one estimate at a time: a second is 429 BUSY until the first answers', async () => {
+    const program = await readFile(
+      join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests', 'dist', 'hello.bin'),
+    )
+    let release = (): void => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let runs = 0
+    const withDryRun = {
+      dryRun: async () => {
+        runs += 1
+        await gate
+        return {
+          imageId: 'ab'.repeat(32),
+          exitCode: { kind: 'halted', code: 0 },
+          userCycles: 1000,
+          totalCycles: 65536,
+          po2: 16,
+          segments: 1,
+          journalBytes: 36,
+          executeMs: 5,
+        }
+      },
+    } as unknown as ProverPlugin
+    const serve = async (prover: ProverPlugin) => {
+      const ctx = testApiContext(await mkdtemp(join(dir, 'estimate-')), {
+        token: TOKEN,
+        prover: async () => prover,
+      })
+      const started = await startApi(ctx, 0)
+      const client = new ApiClient({ baseUrl: started.url, token: TOKEN })
+      const files = async () => ({
+        program: { upload: (await client.upload('program', program)).id },
+        input: { upload: (await client.upload('input', new TextEncoder().encode('in'))).id },
+        po2: 16,
+      })
+      return { ctx, started, client, files }
+    }
+
+    const bare = await serve({} as ProverPlugin)
+    try {
+      await assert.rejects(
+        bare.client.estimate(await bare.files()),
+        (err: Error & { status?: number; code?: string }) =>
+          err.status === 409 && err.code === 'NOT_SUPPORTED',
+      )
+    } finally {
+      await bare.started.close()
+      bare.ctx.store.close()
+    }
+
+    const node = await serve(withDryRun)
+    try {
+      const first = node.client.estimate(await node.files())
+      while (runs === 0) await new Promise((r) => setTimeout(r, 5))
+      await assert.rejects(
+        node.client.estimate(await node.files()),
+        (err: Error & { status?: number; code?: string }) =>
+          err.status === 429 && err.code === 'BUSY',
+      )
+      release()
+      const answered = await first
+      assert.equal(answered.segments, 1)
+      assert.equal(answered.maxCost, '1000')
+      assert.equal(
+        (await node.client.estimate(await node.files())).segments,
+        1,
+        'free again once answered',
+      )
+      assert.equal(runs, 2)
+    } finally {
+      await node.started.close()
+      node.ctx.store.close()
     }
   })
 })

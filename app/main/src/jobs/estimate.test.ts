@@ -87,17 +87,20 @@ describe('a job estimate', () => {
     assert.equal(e.proveSecondsAtLeast, 1)
   })
 
-  test('offers whose evidence did not check are left out; unproven speeds are said to be', () => {
+  test('offers whose evidence did not check are left out; a speed without a verified receipt prices but does not time', () => {
     const offers = [
       offer('liar', 1, 1e12, { evidence: 'invalid' }),
       offer('gone', 1, 1e12, { evidence: 'unreachable' }),
-      offer('new', 5, 1e6, { evidence: 'absent' }),
+      offer('new', 5, 1e12, { evidence: 'absent' }),
+      offer('proven', 6, 1e6),
     ]
     const e = estimateJob(run, offers, { pricePerSegment: 10n, maxProvers: 4 })
-    assert.equal(e.eligibleProvers, 1)
+    assert.equal(e.eligibleProvers, 2)
+    assert.deepEqual(e.costRange, { low: 50n, high: 60n })
+    // The claimed 10^12 Hz of the prover without a receipt would make the floor ~0 s.
     assert.equal(e.proveSecondsAtLeast, run.totalCycles / 1e6)
     assert.match(e.notes.join(), /2 offer\(s\) left out/)
-    assert.match(e.notes.join(), /1 of these speeds are reported without a benchmark receipt/)
+    assert.match(e.notes.join(), /1 of these provers reported a speed without a benchmark receipt/)
   })
 
   test('a prover reporting no speed gives a price but no time', () => {

@@ -18,7 +18,8 @@ export interface JobEstimate {
   readonly costRange?: { readonly low: bigint; readonly high: bigint }
   /**
    * Proving time if the likely provers shared the work perfectly: cycles over their summed
-   * benchmark speed. A floor: transfers, checks and assembly come on top.
+   * benchmark speed (only speeds backed by a verified benchmark receipt). A floor: transfers,
+   * checks and assembly come on top.
    */
   readonly proveSecondsAtLeast?: number
   /** Why a part is missing, or what to watch. */
@@ -37,7 +38,7 @@ export function estimateJob(
   const trusted = offers.filter((o) => o.evidence === 'verified' || o.evidence === 'absent')
   if (trusted.length < offers.length) {
     notes.push(
-      `${offers.length - trusted.length} offer(s) left out: their benchmark receipts did not check`,
+      `${offers.length - trusted.length} offer(s) left out: their benchmark receipts did not verify or could not be fetched`,
     )
   }
   const eligible = trusted
@@ -64,10 +65,16 @@ export function estimateJob(
     return { offersSeen: offers.length, eligibleProvers: 0, maxCost, notes }
   }
   const likely = eligible.slice(0, Math.max(1, Math.min(terms.maxProvers, run.segments)))
-  const hz = likely.reduce((sum, o) => sum + Math.max(0, o.hz), 0)
-  const unproven = likely.filter((o) => o.evidence === 'absent').length
-  if (unproven > 0)
-    notes.push(`${unproven} of these speeds are reported without a benchmark receipt`)
+  // As in the market, a speed counts only with a benchmark receipt that verified.
+  const hz = likely
+    .filter((o) => o.evidence === 'verified')
+    .reduce((sum, o) => sum + Math.max(0, o.hz), 0)
+  const unproven = likely.filter((o) => o.evidence !== 'verified').length
+  if (unproven > 0) {
+    notes.push(
+      `${unproven} of these provers reported a speed without a benchmark receipt: not counted in the time`,
+    )
+  }
   return {
     offersSeen: offers.length,
     eligibleProvers: eligible.length,

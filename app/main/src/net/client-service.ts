@@ -287,6 +287,12 @@ function receiptFile(dir: string, index: number, receiptCid: string): string {
 }
 
 /** Periodic gossip: not an event of the job's history. */
+/**
+ * The longest an offer waits for its benchmark evidence: with the offer window (1.5 s by default)
+ * it stays well inside a direct request's 15 s, so the answer reaches the prover.
+ */
+const OFFER_EVIDENCE_WAIT_MS = 8_000
+
 const GOSSIP: ReadonlySet<ClientCommand['type']> = new Set(['publish-need', 'publish-bitfield'])
 /** Commands that only ask for work and change no persisted state. */
 /** The direct protocols a client serves. */
@@ -1187,7 +1193,22 @@ export class ClientService {
     if (job === undefined)
       return { type: 'decline', body: { jobId: body.jobId, reason: 'unknown job' } }
     // Checked before the offer is weighed: its reported Hz counts only with a receipt that verifies.
-    const evidence = await this.evidence.check(from, body.benchmark.receiptCid)
+    // Waited for a bounded time: the check queues behind whatever the worker is doing, and the
+    // offer's stream must be answered before the prover's request gives up (a deal made after that
+    // is a deal nobody hears). A check still running goes on and is remembered for later offers.
+    const evidence = await Promise.race([
+      this.evidence.check(from, body.benchmark.receiptCid),
+      new Promise<EvidenceCheck>((resolve) =>
+        setTimeout(
+          () =>
+            resolve({
+              status: 'unreachable',
+              reason: `not checked within ${OFFER_EVIDENCE_WAIT_MS} ms (the worker is busy)`,
+            }),
+          OFFER_EVIDENCE_WAIT_MS,
+        ).unref(),
+      ),
+    ])
     this.emit(job.id, job.onEvent, { type: 'evidence', jobId: job.id, prover: from, evidence })
     if (evidence.status !== 'verified' && evidence.status !== 'absent') {
       this.options.logger.warn('benchmark evidence not verified', {

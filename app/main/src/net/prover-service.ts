@@ -315,6 +315,8 @@ export class ProverService {
           inMs: delay,
         })
         await new Promise((resolve) => setTimeout(resolve, delay))
+        // Stopped, or the job dropped (cancelled, expired) meanwhile: no second offer.
+        if (this.stopped || this.agent.jobState(jobId) !== 'offered') throw err
       }
     }
   }

@@ -162,8 +162,16 @@ export class ClientJob {
     if (!this.windowClosed) {
       const verdict = offerMeetsNeed(this.config.need, terms)
       if (!verdict.accept) return [this.decline(offerId, prover, verdict.reason)]
+      // A prover offers again only when its first offer's stream broke: that one is answered
+      // (into the void) and the new one takes its place, so the deal goes where it is heard.
+      const superseded = this.pendingOffers.findIndex((o) => o.prover === prover)
+      const commands: ClientCommand[] = []
+      if (superseded >= 0) {
+        const [old] = this.pendingOffers.splice(superseded, 1)
+        commands.push(this.decline(old!.id, prover, 'superseded by a newer offer'))
+      }
       this.pendingOffers.push(pending)
-      return []
+      return commands
     }
     return this.settle([pending], now)
   }
@@ -207,8 +215,9 @@ export class ClientJob {
     const commands: ClientCommand[] = this.stage.verified(prover, index, receiptCid, outcome)
     if (commands.some((c) => c.type === 'all-proved') && this.phaseNow === 'proving') {
       // A last bit field, with nothing wanted: provers free the job's slot now, instead of
-      // waiting out their idle timeout for a bit field that no longer comes.
-      commands.push(this.bitfield(now))
+      // waiting out their idle timeout for a bit field that no longer comes. Not before a JOIN
+      // stage: its provers are the same and must keep their slot for it.
+      if (!this.config.need.requirements.recursion) commands.push(this.bitfield(now))
       commands.push(...this.setPhase('assembling'))
       commands.push({ type: 'assemble', receipts: this.stage.receipts() })
     } else if (commands.some((c) => c.type === 'reopen') && this.phaseNow === 'proving') {

@@ -324,6 +324,30 @@ describe('client job', () => {
     assert.deepEqual(ofType(closing, 'publish-bitfield')[0]!.indexes, [0, 1, 2, 3])
   })
 
+  test('an offer made again in the window (its first stream broke) replaces the first: one deal, on the new offer', () => {
+    const job = new ClientJob(config({ policy: { maxProvers: 1 } }))
+    job.start(0)
+    assert.deepEqual(job.offer('o1', 'A', offer(30n), 10), [])
+    const again = ofType(job.offer('o2', 'A', offer(30n), 1010), 'answer-offer')
+    assert.deepEqual(
+      again.map((a) => [a.offerId, a.deal, a.reason]),
+      [['o1', false, 'superseded by a newer offer']],
+    )
+    const answers = ofType(job.tick(1500), 'answer-offer')
+    assert.deepEqual(
+      answers.map((a) => [a.offerId, a.prover, a.deal]),
+      [['o2', 'A', true]],
+    )
+    // After the window, the same prover offering again gets the same deal.
+    assert.deepEqual(
+      ofType(job.offer('o3', 'A', offer(30n), 2000), 'answer-offer').map((a) => [
+        a.offerId,
+        a.deal,
+      ]),
+      [['o3', true]],
+    )
+  })
+
   test('claims and proofs from a peer without a deal are refused', () => {
     const job = new ClientJob(config())
     job.start(0)

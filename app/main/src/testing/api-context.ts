@@ -1,6 +1,7 @@
 // An ApiContext without network roles, on a real job store and upload folder: what the API's
 // tests and its benchmark serve. Jobs cannot be submitted (no client role); the rest is real.
 
+import type { ProverPlugin } from '@wholesum/plugin-api'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { UiTickets } from '../api/ui-tickets.ts'
@@ -29,6 +30,7 @@ export function testApiContext(
     allowedOrigins?: readonly string[]
     uiRoot?: string
     clock?: () => number
+    prover?: () => Promise<ProverPlugin>
   },
 ): TestApiContext {
   const limit = options.uploadLimit ?? 1 << 20
@@ -66,7 +68,7 @@ export function testApiContext(
       sweep: () => housekeeper.sweepForApi(),
     },
     limits: DEFAULT_JOB_LIMITS,
-    prover: () => Promise.reject(new Error('no prover plugin in this context')),
+    prover: options.prover ?? (() => Promise.reject(new Error('no prover plugin in this context'))),
     host: { list: () => [] } as unknown as PluginHost,
     allowedOrigins: options.allowedOrigins ?? [],
     info: async () => ({

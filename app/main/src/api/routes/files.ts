@@ -1,7 +1,7 @@
 // A file a request names: an earlier upload, or a CID fetched from the node's storage.
 
 import { randomBytes } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FileRef, UploadKind } from '@wholesum/api-client'
 import { ResourceLimitError } from '@wholesum/plugin-api'
@@ -24,8 +24,13 @@ export async function resolveFile(
 ): Promise<ResolvedFile> {
   if ('upload' in ref) {
     const path = await ctx.uploads.path(ref.upload, kind)
-    // An estimate leaves its uploads for the submission that follows (unused ones are swept).
-    if (options.keepUpload === true) return { path, release: async () => {} }
+    // An estimate leaves its uploads for the submission that follows; touched, so that the
+    // hour before an unused upload is swept counts from this use, not from the upload.
+    if (options.keepUpload === true) {
+      const now = new Date()
+      await utimes(path, now, now).catch(() => {})
+      return { path, release: async () => {} }
+    }
     return { path, release: () => ctx.uploads.remove(ref.upload) }
   }
   await mkdir(ctx.uploads.dir, { recursive: true })

@@ -77,6 +77,7 @@ function untilCallerLeaves(reply: FastifyReply, timeoutMs: number): AbortSignal 
 }
 
 export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  let estimating = false
   app.post(
     '/jobs',
     {
@@ -145,75 +146,99 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: {
         summary: 'Execute a program without submitting it: cycles, segments, cost and time',
         body: EstimateJob,
-        response: { 200: JobEstimate, ...errors, 413: ErrorBody, 422: ErrorBody },
+        response: {
+          200: JobEstimate,
+          ...errors,
+          409: ErrorBody,
+          413: ErrorBody,
+          422: ErrorBody,
+          429: ErrorBody,
+        },
       },
     },
     async (request, reply) => {
       const body = request.body as EstimateJob
       const po2 = body.po2 ?? DEFAULT_PO2
       checkPo2(ctx, po2)
-      const prover = await ctx.prover()
-      if (prover.dryRun === undefined) {
+      // One at a time: a dry run takes the node's one worker, which its jobs need too.
+      if (estimating) {
         throw new HttpError(
-          409,
-          'NOT_SUPPORTED',
-          "this node's prover plugin cannot execute without proving",
+          429,
+          'BUSY',
+          'an estimate is already running on this node; ask again once it has answered',
         )
       }
-      // The dry run stops (its worker request is dropped or killed) when the caller hangs up.
-      const signal = untilCallerLeaves(reply, ESTIMATE_TIMEOUT_MS)
-      const keep = { keepUpload: true }
-      const program = await resolveFile(ctx, body.program, 'program', signal, keep)
+      estimating = true
       try {
-        const input = await resolveFile(ctx, body.input, 'input', signal, keep)
-        try {
-          validatePo2(po2, ctx.limits)
-          await validateProgram(program.path, ctx.limits)
-          await validateInput(input.path, ctx.limits)
-          const run = await prover.dryRun({
-            program: program.path,
-            input: input.path,
-            po2,
-            maxCycles: ctx.limits.maxCycles,
-            signal,
-          })
-          const pricePerSegment = BigInt(body.pricePerSegment ?? SUBMIT_DEFAULTS.pricePerSegment)
-          const offers = ctx.client?.offers.recent(Date.now()) ?? []
-          const estimate = estimateJob(run, offers, {
-            pricePerSegment,
-            maxProvers: body.maxProvers ?? SUBMIT_DEFAULTS.maxProvers,
-          })
-          return {
-            imageId: run.imageId,
-            po2: run.po2,
-            segments: run.segments,
-            totalCycles: run.totalCycles,
-            userCycles: run.userCycles,
-            exitCode: run.exitCode,
-            journalBytes: run.journalBytes,
-            executeMs: run.executeMs,
-            pricePerSegment: pricePerSegment.toString(),
-            market: { offersSeen: estimate.offersSeen, eligibleProvers: estimate.eligibleProvers },
-            maxCost: estimate.maxCost.toString(),
-            ...(estimate.costRange !== undefined
-              ? {
-                  costLow: estimate.costRange.low.toString(),
-                  costHigh: estimate.costRange.high.toString(),
-                }
-              : {}),
-            ...(estimate.proveSecondsAtLeast !== undefined
-              ? { proveSecondsAtLeast: estimate.proveSecondsAtLeast }
-              : {}),
-            notes: [...estimate.notes],
-          }
-        } finally {
-          await input.release()
-        }
+        return await estimate(body, po2, reply)
       } finally {
-        await program.release()
+        estimating = false
       }
     },
   )
+
+  async function estimate(body: EstimateJob, po2: number, reply: FastifyReply) {
+    const prover = await ctx.prover()
+    if (prover.dryRun === undefined) {
+      throw new HttpError(
+        409,
+        'NOT_SUPPORTED',
+        "this node's prover plugin cannot execute without proving",
+      )
+    }
+    // The dry run stops (its worker request is dropped or killed) when the caller hangs up.
+    const signal = untilCallerLeaves(reply, ESTIMATE_TIMEOUT_MS)
+    const keep = { keepUpload: true }
+    const program = await resolveFile(ctx, body.program, 'program', signal, keep)
+    try {
+      const input = await resolveFile(ctx, body.input, 'input', signal, keep)
+      try {
+        validatePo2(po2, ctx.limits)
+        await validateProgram(program.path, ctx.limits)
+        await validateInput(input.path, ctx.limits)
+        const run = await prover.dryRun({
+          program: program.path,
+          input: input.path,
+          po2,
+          maxCycles: ctx.limits.maxCycles,
+          signal,
+        })
+        const pricePerSegment = BigInt(body.pricePerSegment ?? SUBMIT_DEFAULTS.pricePerSegment)
+        const offers = ctx.client?.offers.recent(Date.now()) ?? []
+        const estimate = estimateJob(run, offers, {
+          pricePerSegment,
+          maxProvers: body.maxProvers ?? SUBMIT_DEFAULTS.maxProvers,
+        })
+        return {
+          imageId: run.imageId,
+          po2: run.po2,
+          segments: run.segments,
+          totalCycles: run.totalCycles,
+          userCycles: run.userCycles,
+          exitCode: run.exitCode,
+          journalBytes: run.journalBytes,
+          executeMs: run.executeMs,
+          pricePerSegment: pricePerSegment.toString(),
+          market: { offersSeen: estimate.offersSeen, eligibleProvers: estimate.eligibleProvers },
+          maxCost: estimate.maxCost.toString(),
+          ...(estimate.costRange !== undefined
+            ? {
+                costLow: estimate.costRange.low.toString(),
+                costHigh: estimate.costRange.high.toString(),
+              }
+            : {}),
+          ...(estimate.proveSecondsAtLeast !== undefined
+            ? { proveSecondsAtLeast: estimate.proveSecondsAtLeast }
+            : {}),
+          notes: [...estimate.notes],
+        }
+      } finally {
+        await input.release()
+      }
+    } finally {
+      await program.release()
+    }
+  }
 
   app.get(
     '/jobs',
