@@ -165,6 +165,11 @@ export interface ClientServiceOptions {
   readonly bitfieldIntervalMs?: number
   readonly claimTtlMs?: number
   readonly maxStrikes?: number
+  /**
+   * The PROVE stage's endgame (default on). Off in tests that need a claim to stay its prover's
+   * until it delivers, such as a liar that must get to hand in its lie.
+   */
+  readonly endgame?: boolean
   readonly clock?: () => number
   /** Where jobs, segments, deals and events persist; a restarted client resumes from it. */
   readonly store?: JobStore
@@ -614,6 +619,7 @@ export class ClientService {
       bitfieldIntervalMs: this.options.bitfieldIntervalMs ?? 2000,
       claimTtlMs: this.options.claimTtlMs ?? 60_000,
       maxStrikes: this.options.maxStrikes ?? 2,
+      ...(this.options.endgame !== undefined ? { endgame: this.options.endgame } : {}),
     })
     return await new Promise<JobOutcome>((resolvePromise, rejectPromise) => {
       const job: RunningJob = {
