@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { WholesumError, type ProverPlugin } from '@wholesum/plugin-api'
+import { WholesumError, type ProverPlugin, type VerifierPlugin } from '@wholesum/plugin-api'
 import { createLogger, type ComponentLogger } from './log/logger.ts'
 import { PluginHost } from './plugins/index.ts'
 
@@ -13,10 +13,14 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 
 /** The builtin prover; another prover plugin can be chosen with the `prover` setting. */
 export const DEFAULT_PROVER = 'prover-risc0'
+/** The builtin verifier (risc0's verifier without the prover); the `verifier` setting picks another. */
+export const DEFAULT_VERIFIER = 'verifier'
 
 export interface Settings {
   /** Name of the prover plugin to use. */
   readonly prover?: string
+  /** Name of the verifier plugin a verifier node uses. */
+  readonly verifier?: string
   /** One section per plugin, handed to that plugin only. */
   readonly plugins?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
 }
@@ -36,6 +40,8 @@ export interface Core {
   readonly settings: Settings
   /** The active prover plugin, activated on first use. */
   prover(): Promise<ProverPlugin>
+  /** The active verifier plugin, activated on first use. */
+  verifier(): Promise<VerifierPlugin>
   close(): Promise<void>
 }
 
@@ -71,6 +77,8 @@ export async function openCore(options: CoreOptions = {}): Promise<Core> {
   await host.discover()
   const proverName = settings.prover ?? DEFAULT_PROVER
   let prover: ProverPlugin | undefined
+  let verifier: VerifierPlugin | undefined
+  const verifierName = settings.verifier ?? DEFAULT_VERIFIER
   return {
     home,
     host,
@@ -82,6 +90,13 @@ export async function openCore(options: CoreOptions = {}): Promise<Core> {
         prover = host.get('prover', proverName)
       }
       return prover
+    },
+    async verifier() {
+      if (verifier === undefined) {
+        await host.activate(verifierName)
+        verifier = host.get('verifier', verifierName)
+      }
+      return verifier
     },
     close: () => host.shutdown(),
   }

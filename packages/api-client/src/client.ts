@@ -6,6 +6,8 @@ import {
   WS_PROTOCOL,
   WS_TOKEN_PREFIX,
   TERMINAL_STATUSES,
+  type EarningList,
+  type EarningsQuery,
   type ErrorBody,
   type EventPage,
   type JobDetail,
@@ -97,10 +99,7 @@ export class ApiClient {
   }
 
   jobs(query: JobListQuery = {}, signal?: AbortSignal): Promise<JobList> {
-    const params = new URLSearchParams()
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v))
-    const qs = params.size > 0 ? `?${params}` : ''
-    return this.json('GET', `/jobs${qs}`, undefined, signal)
+    return this.json('GET', `/jobs${queryString(query)}`, undefined, signal)
   }
 
   job(jobId: string, signal?: AbortSignal): Promise<JobDetail> {
@@ -129,6 +128,11 @@ export class ApiClient {
       signal,
     )
     return new Uint8Array(await response.arrayBuffer())
+  }
+
+  /** The earnings ledger: each party's row per job, newest first, and the totals per role. */
+  earnings(query: EarningsQuery = {}, signal?: AbortSignal): Promise<EarningList> {
+    return this.json('GET', `/earnings${queryString(query)}`, undefined, signal)
   }
 
   verify(request: VerifyRequest, signal?: AbortSignal): Promise<VerifyResult> {
@@ -313,6 +317,13 @@ export class ApiClient {
     if (!response.ok) throw await apiErrorOf(response)
     return response
   }
+}
+
+/** `?k=v&…` of the parameters given, or nothing. */
+function queryString(query: object): string {
+  const params = new URLSearchParams()
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v))
+  return params.size > 0 ? `?${params}` : ''
 }
 
 /** The API's error body as an ApiError; any other body keeps the HTTP status. */

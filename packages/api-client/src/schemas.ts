@@ -35,7 +35,7 @@ export const ErrorBody = Type.Object(
 )
 export type ErrorBody = Static<typeof ErrorBody>
 
-export const ROLES = ['client', 'prover', 'bootstrap'] as const
+export const ROLES = ['client', 'prover', 'verifier', 'bootstrap'] as const
 export const Role = literals(ROLES)
 export type Role = Static<typeof Role>
 
@@ -224,6 +224,23 @@ export const DealState = Type.Object({
   strikes: Type.Integer(),
 })
 
+/** What a verifier said about the job's final receipt (the signed message itself stays on the node). */
+export const Attestation = Type.Object({
+  /** The verifier's peer ID. */
+  verifier: Type.String(),
+  /** Its EVM address, when it gave one. */
+  account: Type.Optional(Type.String()),
+  verdict: Type.Union([Type.Literal('valid'), Type.Literal('invalid')]),
+  /** SHA-256 of the receipt's bytes, lowercase hex. */
+  receiptDigest: Type.String(),
+  journalDigest: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  /** Whether the verdict agreed with the client's own check; absent when it made none. */
+  agrees: Type.Optional(Type.Boolean()),
+  receivedAt: EpochMs,
+})
+export type Attestation = Static<typeof Attestation>
+
 export const JobDetail = Type.Object(
   {
     ...JobSummary.properties,
@@ -242,6 +259,8 @@ export const JobDetail = Type.Object(
     /** Sum over proved segments of the dealt price of the prover that proved each. */
     cost: Wei,
     timings: Type.Object({ elapsedMs: Type.Integer() }),
+    /** The verifiers' verdicts on the final receipt, in the order they came. */
+    attestations: Type.Array(Attestation),
   },
   { $id: 'JobDetail' },
 )
@@ -275,6 +294,101 @@ export type StreamFrame =
   | { readonly type: 'event'; readonly event: JobEvent }
   /** The job reached a final status; the server closes after this frame. */
   | { readonly type: 'end'; readonly status: JobStatus }
+
+export const EARNING_ROLES = ['prover', 'verifier', 'client'] as const
+export const EarningRole = literals(EARNING_ROLES)
+export type EarningRole = Static<typeof EarningRole>
+
+/**
+ * Where one party's money in a job stands. A prover or verifier: `earning`, `pending`, `paid`,
+ * `partly-paid`, `slashed`, `refused`, `unpaid`; the client: `locked`, `refunded`.
+ */
+export const EARNING_STATUSES = [
+  'earning',
+  'pending',
+  'paid',
+  'partly-paid',
+  'slashed',
+  'refused',
+  'unpaid',
+  'locked',
+  'refunded',
+] as const
+export const EarningStatus = literals(EARNING_STATUSES)
+export type EarningStatus = Static<typeof EarningStatus>
+
+const Address = Type.String({
+  pattern: '^0x[0-9a-f]{40}$',
+  description: 'EVM address, lowercase',
+})
+
+/** One party's row of the earnings ledger: what it earned in a job, was paid, lost, and why. */
+export const Earning = Type.Object(
+  {
+    jobId: Type.String({ pattern: '^[0-9a-f]+$' }),
+    role: EarningRole,
+    account: Address,
+    /** The party's peer ID. */
+    peer: Type.Optional(Type.String()),
+    /** A prover's or verifier's client (its peer ID). */
+    counterparty: Type.Optional(Type.String()),
+    chainId: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** The escrow contract. */
+    escrow: Type.Optional(Address),
+    /** Segments accepted (a prover's row). */
+    segments: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Accepted segments × price, or the verifier fee; for the client, the budget it locked. */
+    earnedWei: Wei,
+    /** Received so far; for the client, refunded. */
+    paidWei: Wei,
+    slashedWei: Wei,
+    status: EarningStatus,
+    /** Why, in words, when not paid. */
+    reason: Type.Optional(Type.String()),
+    /** Transactions of this row, oldest first: `kind` is `open`, `collateral`, `settle`, `claim`, … */
+    txHashes: Type.Array(
+      Type.Object({
+        kind: Type.String(),
+        hash: Type.String({ pattern: '^0x[0-9a-f]{64}$' }),
+      }),
+    ),
+    createdAt: EpochMs,
+    updatedAt: EpochMs,
+  },
+  { $id: 'Earning' },
+)
+export type Earning = Static<typeof Earning>
+
+/** One role's sums over the rows shown, in wei. */
+export const EarningSums = Type.Object({
+  entries: Type.Integer({ minimum: 0 }),
+  earnedWei: Wei,
+  paidWei: Wei,
+  slashedWei: Wei,
+  /** earned − paid − slashed of the rows still `earning`, `pending` or `partly-paid`. */
+  pendingWei: Wei,
+})
+export type EarningSums = Static<typeof EarningSums>
+
+export const EarningsQuery = Type.Object(
+  {
+    jobId: Type.Optional(Hex32),
+    role: Type.Optional(EarningRole),
+    status: Type.Optional(Type.String({ description: 'comma-separated statuses' })),
+  },
+  { additionalProperties: false },
+)
+export type EarningsQuery = Static<typeof EarningsQuery>
+
+export const EarningList = Type.Object(
+  {
+    /** Newest first. */
+    entries: Type.Array(Earning),
+    totals: Type.Object({ prover: EarningSums, verifier: EarningSums, client: EarningSums }),
+  },
+  { $id: 'EarningList' },
+)
+export type EarningList = Static<typeof EarningList>
 
 export const OUTPUT_NAMES = ['receipt', 'journal', 'stdout', 'stderr', 'events'] as const
 export type OutputName = (typeof OUTPUT_NAMES)[number]

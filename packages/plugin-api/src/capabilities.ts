@@ -1,6 +1,6 @@
-// The `storage`, `verifier` and `payments` capabilities: small interfaces the host and network call.
+// The `storage` and `verifier` capabilities (`payments` is in payments.ts): what the host calls.
 
-import type { DigestHex, VerifyResult } from './prover.ts'
+import type { DigestHex } from './prover.ts'
 
 /** A content identifier in its string form (CIDv0 `Qm…` or CIDv1 `b…`). */
 export type CidString = string
@@ -36,36 +36,33 @@ export interface StoragePlugin {
   stat(cid: CidString, options?: StorageCallOptions): Promise<StorageStat>
 }
 
-export interface Attestation {
-  readonly jobId: string
-  readonly imageId: DigestHex
-  readonly receiptCid: CidString
-  readonly journalDigest: DigestHex
-  readonly verdict: 'valid' | 'invalid'
-  readonly verifier: string
-  readonly signedAt: number
-  readonly signature: Uint8Array
+/** What one independent check of a final receipt found. */
+export interface ReceiptCheck {
+  readonly valid: boolean
+  /** Why it is invalid, in words (undefined when valid). */
+  readonly reason?: string
+  /** SHA-256 of the receipt's bytes (hex, 64 chars): what attestations and the escrow name. */
+  readonly receiptDigest: DigestHex
+  /** SHA-256 of the journal the receipt commits to (valid receipts only). */
+  readonly journalDigest?: DigestHex
+  /** Digest of the session claim the receipt proves (valid receipts only). */
+  readonly claimDigest?: DigestHex
+  readonly kind?: 'composite' | 'succinct' | 'groth16'
+  readonly segments?: number
+  /** Time spent verifying, not counting time queued behind other checks. */
+  readonly verifyMs: number
 }
 
 export interface VerifierPlugin {
-  /** Re-verifies a receipt independently; rejects with VerificationError when it fails. */
-  verifyReceipt(request: {
-    receipt: string
+  /**
+   * Verifies receipt bytes (risc0 bincode) against an image ID. Resolves `valid: false` with a
+   * reason for a receipt that does not verify (malformed, wrong image, forged seal); rejects only
+   * when the verifier itself could not run (crashed, aborted, timed out, receipt too large) or the
+   * request is malformed (an image ID that is not 64 hex characters: InvalidInputError).
+   */
+  checkReceipt(request: {
+    receipt: Uint8Array
     imageId: DigestHex
     signal?: AbortSignal
-  }): Promise<VerifyResult>
-}
-
-export interface PaymentsPlugin {
-  readonly chainId: number
-  /** Locks the reward for a job in escrow; resolves to a transaction reference. */
-  fund(request: { jobId: string; amountWei: bigint; signal?: AbortSignal }): Promise<string>
-  /** Pays a prover for accepted units once the attestation quorum is in. */
-  release(request: {
-    jobId: string
-    prover: string
-    units: number
-    attestations: readonly Attestation[]
-  }): Promise<string>
-  balance(account: string): Promise<bigint>
+  }): Promise<ReceiptCheck>
 }

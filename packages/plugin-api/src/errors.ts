@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'INVALID_MANIFEST'
   | 'INCOMPATIBLE_PLUGIN'
   | 'NOT_FOUND'
+  | 'REVERTED'
 
 export class WholesumError extends Error {
   readonly code: ErrorCode

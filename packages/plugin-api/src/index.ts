@@ -2,4 +2,5 @@
 export * from './errors.ts'
 export * from './prover.ts'
 export * from './capabilities.ts'
+export * from './payments.ts'
 export * from './plugin.ts'

@@ -1,6 +1,7 @@
 // The plugin contract: the manifest a plugin ships, the context the host hands it, what it returns.
 
-import type { PaymentsPlugin, StoragePlugin, VerifierPlugin } from './capabilities.ts'
+import type { StoragePlugin, VerifierPlugin } from './capabilities.ts'
+import type { PaymentsPlugin } from './payments.ts'
 import type { ProverPlugin } from './prover.ts'
 
 export const PLUGIN_KINDS = ['prover', 'storage', 'verifier', 'payments'] as const

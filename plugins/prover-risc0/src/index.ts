@@ -51,8 +51,6 @@ export default definePlugin(async (context) => {
   context.signal.addEventListener('abort', () => void close(), { once: true })
   return {
     prover,
-    // The same risc0 verifier serves independent re-verification of others' receipts.
-    verifier: { verifyReceipt: ({ receipt, imageId }) => prover.verify({ receipt, imageId }) },
     deactivate: close,
   }
 })

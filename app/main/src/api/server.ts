@@ -8,6 +8,7 @@ import { API_PREFIX, WS_PROTOCOL } from '@wholesum/api-client'
 import type { ApiContext } from './context.ts'
 import { handleError } from './errors.ts'
 import { guard } from './guard.ts'
+import { earningRoutes } from './routes/earnings.ts'
 import { jobRoutes } from './routes/jobs.ts'
 import { nodeRoutes } from './routes/node.ts'
 import { uiRoutes } from './routes/ui.ts'
@@ -75,6 +76,7 @@ export async function buildApi(ctx: ApiContext, version = '0.1.0'): Promise<Fast
       v1.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
       nodeRoutes(v1, ctx)
       jobRoutes(v1, ctx)
+      earningRoutes(v1, ctx)
       uiRoutes(v1, ctx, () => `http://127.0.0.1:${currentPort()}`)
     },
     { prefix: API_PREFIX },

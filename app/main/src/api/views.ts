@@ -1,7 +1,13 @@
 // The store's records as the API shows them.
 
-import type { JobDetail, JobEvent, JobSummary } from '@wholesum/api-client'
-import type { EventRecord, JobRecord, JobStore } from '../store/index.ts'
+import type { Attestation, Earning, JobDetail, JobEvent, JobSummary } from '@wholesum/api-client'
+import type {
+  AttestationRecord,
+  EarningRecord,
+  EventRecord,
+  JobRecord,
+  JobStore,
+} from '../store/index.ts'
 
 export function jobSummary(store: JobStore, job: JobRecord): JobSummary {
   return {
@@ -57,6 +63,42 @@ export function jobDetail(store: JobStore, job: JobRecord, now: number): JobDeta
     })),
     cost: cost.toString(),
     timings: { elapsedMs: (finished ? job.updatedAt : now) - job.createdAt },
+    attestations: store.getAttestations(job.jobId).map(attestation),
+  }
+}
+
+/** An attestation without its envelope: the signed bytes stay on the node. */
+export function attestation(a: AttestationRecord): Attestation {
+  return {
+    verifier: a.verifier,
+    ...(a.account !== undefined ? { account: a.account } : {}),
+    verdict: a.verdict,
+    receiptDigest: a.receiptDigest,
+    ...(a.journalDigest !== undefined ? { journalDigest: a.journalDigest } : {}),
+    ...(a.reason !== undefined ? { reason: a.reason } : {}),
+    ...(a.agrees !== undefined ? { agrees: a.agrees } : {}),
+    receivedAt: a.receivedAt,
+  }
+}
+
+export function earning(e: EarningRecord): Earning {
+  return {
+    jobId: e.jobId,
+    role: e.role,
+    account: e.account,
+    ...(e.peer !== undefined ? { peer: e.peer } : {}),
+    ...(e.counterparty !== undefined ? { counterparty: e.counterparty } : {}),
+    ...(e.chainId !== undefined ? { chainId: e.chainId } : {}),
+    ...(e.escrow !== undefined ? { escrow: e.escrow } : {}),
+    ...(e.segments !== undefined ? { segments: e.segments } : {}),
+    earnedWei: e.earnedWei,
+    paidWei: e.paidWei,
+    slashedWei: e.slashedWei,
+    status: e.status,
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    txHashes: e.txHashes.map((tx) => ({ kind: tx.kind, hash: tx.hash })),
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
   }
 }
 

@@ -56,6 +56,13 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   Cancels a job of this node's client: its provers stop and their claims are released.`,
     load: async () => (await import('./commands/client.ts')).cancel,
   },
+  earnings: {
+    usage: `wholesum earnings [--job <job ID>] [--role prover|verifier|client] [--json]
+  The node's earnings ledger, newest first: per job and party, what was earned, paid, slashed or
+  refused and why, with the last transaction; amounts in ETH (exact wei with --json), totals at
+  the bottom. A unique prefix of the job ID (8 digits or more) will do.`,
+    load: async () => (await import('./commands/earnings.ts')).earnings,
+  },
   ui: {
     usage: `wholesum ui [--json]
   Prints a one-time URL that opens the desktop UI in any browser, logged in to the running node

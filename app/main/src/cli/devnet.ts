@@ -1,6 +1,7 @@
-// `wholesum devnet --provers N`: daemons on loopback (a bootstrap node, N provers, a client) and a
-// sample guest submitted through the client's local API, as `wholesum submit` would, with a live
-// segment map; the client daemon verifies every segment receipt and the final receipt.
+// `wholesum devnet --provers N --verifiers V`: daemons on loopback (a bootstrap node, N provers, V
+// verifiers, a client) and a sample guest submitted through the client's local API, as
+// `wholesum submit` would, with a live segment map; the client daemon verifies every segment
+// receipt and the final receipt, then asks a quorum of the verifiers to attest to it.
 
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
@@ -44,6 +45,8 @@ export const devnet: CommandRun = async (argv) => {
   const guests = join(REPO_ROOT, 'plugins', 'prover-risc0', 'guests')
   const { values, positionals } = parseCommand(argv, {
     provers: { type: 'string' },
+    verifiers: { type: 'string' },
+    quorum: { type: 'string' },
     program: { type: 'string' },
     input: { type: 'string' },
     po2: { type: 'string' },
@@ -58,6 +61,13 @@ export const devnet: CommandRun = async (argv) => {
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`)
   // Everything is checked before anything is started or written.
   const count = integer(values.provers, '--provers', { min: 1, max: 16 }, 3)
+  const verifierCount = integer(values.verifiers, '--verifiers', { min: 0, max: 16 }, 3)
+  const quorum = integer(
+    values.quorum,
+    '--quorum',
+    { min: 1, max: Math.max(1, verifierCount) },
+    Math.floor(verifierCount / 2) + 1,
+  )
   const po2 = integer(
     values.po2,
     '--po2',
@@ -93,11 +103,16 @@ export const devnet: CommandRun = async (argv) => {
   const interrupt = onInterrupt()
   try {
     view.line(
-      `starting daemons on loopback: a bootstrap node, ${provers.length} prover(s), a client`,
+      `starting daemons on loopback: a bootstrap node, ${provers.length} prover(s), ${verifierCount} verifier(s), a client`,
     )
-    net = await DaemonDevnet.start({ dir: out, provers })
+    net = await DaemonDevnet.start({
+      dir: out,
+      provers,
+      verifiers: Array.from({ length: verifierCount }, () => ({})),
+      ...(verifierCount > 0 ? { client: { verification: { count: verifierCount, quorum } } } : {}),
+    })
     view.line(`bootstrap ${net.bootstrap.addresses[0]}`)
-    for (const p of net.provers) view.line(`${p.name} ${p.peerId}`)
+    for (const p of [...net.provers, ...net.verifiers]) view.line(`${p.name} ${p.peerId}`)
     view.line(`client ${net.client.peerId}, API ${net.api.baseUrl}`)
     const api = net.api
     const job = await api.submit({
@@ -125,6 +140,12 @@ export const devnet: CommandRun = async (argv) => {
     const strikes = Object.fromEntries(
       detail.deals.filter((d) => d.strikes > 0).map((d) => [name(d.prover), d.strikes]),
     )
+    const attestations = detail.attestations.map((a) => ({
+      verifier: name(a.verifier),
+      verdict: a.verdict,
+      ...(a.agrees !== undefined ? { agrees: a.agrees } : {}),
+      ...(a.reason !== undefined ? { reason: a.reason } : {}),
+    }))
     const summary = {
       jobId: detail.jobId,
       imageId: detail.imageId,
@@ -134,6 +155,7 @@ export const devnet: CommandRun = async (argv) => {
       manifest: detail.manifestCid,
       credits,
       strikes,
+      attestations,
       cost: detail.cost,
       elapsedMs: detail.timings.elapsedMs,
     }
@@ -151,6 +173,20 @@ export const devnet: CommandRun = async (argv) => {
           `  events   ${detail.outputs.events}   manifest ${detail.manifestCid}`,
           `  credits  ${list(credits)}`,
           ...(Object.keys(strikes).length > 0 ? [`  struck   ${list(strikes)}`] : []),
+          ...(verifierCount > 0
+            ? [
+                `  attested ${
+                  attestations.length === 0
+                    ? `by no verifier (a quorum of ${quorum} was asked for)`
+                    : attestations
+                        .map(
+                          (a) =>
+                            `${a.verifier}: ${a.verdict}${a.agrees === false ? ' (WRONG)' : ''}`,
+                        )
+                        .join(', ')
+                }`,
+              ]
+            : []),
           `  cost     ${detail.cost} (price ${detail.rewardPerSegment} per segment)`,
           `  time     ${(detail.timings.elapsedMs / 1000).toFixed(1)} s from submission to receipt`,
         ].join('\n') + '\n',

@@ -1,10 +1,12 @@
-// Daemons as users run them: a bootstrap node, a prover and a client, each a `wholesum node`
-// process on loopback, driven through the client's local API and the CLI. Real libp2p, real
-// risc0 proofs (the one-segment hello guest at po2 16), real IPFS CIDs.
+// Daemons as users run them: a bootstrap node, a prover, three verifiers (one of them lying about
+// every receipt) and a client, each a `wholesum node` process on loopback, driven through the
+// client's local API and the CLI. Real libp2p, real risc0 proofs (the one-segment hello guest at
+// po2 16), real IPFS CIDs, and risc0's verifier in WebAssembly on the verifiers.
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -96,7 +98,12 @@ before(async () => {
   net = await DaemonDevnet.start({
     dir,
     provers: [{}],
-    client: { offerWindowMs: 1000, claimTtlMs: 180_000 },
+    client: {
+      offerWindowMs: 1000,
+      claimTtlMs: 180_000,
+      verification: { count: 3, quorum: 2, waitMs: 60_000 },
+    },
+    verifiers: [{ fee: '5' }, { fee: '5', fault: 'says-invalid' }, { fee: '5' }],
     // Work goes as soon as a job ends; outputs stay (the default).
     clientStorage: { retention: { workHours: 0 } },
   })
@@ -196,6 +203,37 @@ describe('daemons on loopback, driven through the API and the CLI', () => {
     assert.equal(job.status, 'done')
     assert.equal(job.imageId, imageId)
     assert.equal(job.segmentStates[0].provedBy, net.provers[0]!.peerId)
+  })
+
+  test('three verifiers attest to the receipt: the quorum says valid, and the liar is shown wrong', async () => {
+    const api = net.api
+    const detail = await api.job(doneJob)
+    const byVerifier = new Map(detail.attestations.map((a) => [a.verifier, a]))
+    const [honest1, liar, honest2] = net.verifiers.map((v) => v.peerId)
+    const events = await eventsUntil(api, doneJob, (e) => e.type === 'finished')
+    const said = events
+      .filter((e) => ['notice', 'verifiers', 'attestation', 'quorum'].includes(e.type))
+      .map((e) => `${e.type} ${JSON.stringify(e.data)}`)
+    assert.equal(
+      byVerifier.size,
+      3,
+      `verifiers ${net.verifiers.map((v) => `${v.name} ${v.peerId}`).join(', ')}; events:\n${said.join('\n')}`,
+    )
+    for (const honest of [honest1!, honest2!]) {
+      assert.equal(byVerifier.get(honest)?.verdict, 'valid')
+      assert.equal(byVerifier.get(honest)?.agrees, true)
+    }
+    assert.equal(byVerifier.get(liar!)?.verdict, 'invalid')
+    assert.equal(byVerifier.get(liar!)?.agrees, false)
+    // Every verifier fetched the same bytes: the digest of the receipt the client stored.
+    const receipt = await readFile(join(dir, 'outputs', 'receipt.bin'))
+    const digest = createHash('sha256').update(receipt).digest('hex')
+    for (const a of detail.attestations) assert.equal(a.receiptDigest, digest)
+    const quorum = events.find((e) => e.type === 'quorum')
+    assert.ok(quorum !== undefined, 'a quorum event')
+    const data = quorum.data as { verdict: string; wrong: string[] }
+    assert.equal(data.verdict, 'valid')
+    assert.deepEqual(data.wrong, [liar])
   })
 
   test('an estimate after a job is priced against the offer the prover made for it', async () => {

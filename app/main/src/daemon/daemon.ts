@@ -11,6 +11,8 @@ import { DEFAULT_JOB_LIMITS } from '../jobs/limits.ts'
 import { ClientService } from '../net/client-service.ts'
 import { startNetworkNode, type NetworkNode } from '../net/node.ts'
 import { ProverService } from '../net/prover-service.ts'
+import { VerifierService, type VerifierFault } from '../net/verifier-service.ts'
+import type { VerificationPolicy } from '../net/client-service.ts'
 import { faultyProver, type ProverFault } from '../testing/faulty-prover.ts'
 import { proverSettings, type ProverSettingsInput } from '../net/prover-settings.ts'
 import { Libp2pWire } from '../net/wire.ts'
@@ -38,11 +40,21 @@ export interface DaemonOptions {
   readonly uiRoot?: string
   /** Test-only fault injection of a lying prover. */
   readonly fault?: ProverFault
+  /** Test-only: a verifier that lies about every receipt. */
+  readonly verifierFault?: VerifierFault
+  /** The verifier role's terms (settings `verifierNode`). */
+  readonly verifier?: {
+    readonly fee?: bigint
+    readonly capacity?: number
+    readonly adIntervalMs?: number
+  }
   /** Client timings (tests shorten them). */
   readonly client?: {
     readonly offerWindowMs?: number
     readonly claimTtlMs?: number
     readonly bitfieldIntervalMs?: number
+    /** Independent verifiers attest to every final receipt (settings `clientNode.verification`). */
+    readonly verification?: VerificationPolicy
   }
 }
 
@@ -110,8 +122,10 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
     undo.push(() => housekeeper.stop())
 
     if (roles.includes('bootstrap')) {
-      // A bootstrap node relays needs, so they flow through it before peers meet directly.
+      // A bootstrap node relays needs and verifiers' ads, so they flow through it before peers
+      // meet directly.
       wire.subscribe(TOPICS.need, () => {})
+      wire.subscribe(TOPICS.verifiers, () => {})
     }
     let prover: ProverService | undefined
     if (roles.includes('prover')) {
@@ -132,6 +146,25 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
       })
       prover.start()
       undo.push(() => prover!.stop())
+    }
+    if (roles.includes('verifier')) {
+      const verifier = new VerifierService({
+        wire,
+        storage: node.storage,
+        checker: await core.verifier(),
+        logger: logger.forComponent('verifier'),
+        fee: options.verifier?.fee ?? 0n,
+        ...(options.verifier?.capacity !== undefined
+          ? { capacity: options.verifier.capacity }
+          : {}),
+        ...(options.verifier?.adIntervalMs !== undefined
+          ? { adIntervalMs: options.verifier.adIntervalMs }
+          : {}),
+        ...(options.verifierFault !== undefined ? { fault: options.verifierFault } : {}),
+        onEvent: (event) => logger.info(`verifier ${event.type}`, { ...event }),
+      })
+      await verifier.start()
+      undo.push(() => verifier.stop())
     }
     let client: ClientService | undefined
     if (roles.includes('client')) {

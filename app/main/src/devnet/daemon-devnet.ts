@@ -24,16 +24,31 @@ export interface DaemonDevnetOptions {
     readonly offerWindowMs?: number
     readonly claimTtlMs?: number
     readonly bitfieldIntervalMs?: number
+    /** Verifiers asked per job and the quorum (the fee cap as wei in a decimal string). */
+    readonly verification?: {
+      readonly count: number
+      readonly quorum: number
+      readonly maxFee?: string
+      readonly waitMs?: number
+    }
   }
+  /** Verifier nodes, each with its fee (wei, decimal) and, in tests, a lie to tell. */
+  readonly verifiers?: readonly DevnetVerifierSpec[]
   /** The client daemon's `storage` settings (quota, retention). */
   readonly clientStorage?: Record<string, unknown>
   readonly logLevel?: string
+}
+
+export interface DevnetVerifierSpec {
+  readonly fee?: string
+  readonly fault?: 'says-invalid' | 'says-valid'
 }
 
 export class DaemonDevnet {
   readonly dir: string
   readonly bootstrap: NodeProcess
   readonly provers: NodeProcess[]
+  verifiers: NodeProcess[] = []
   client: NodeProcess
   api: ApiClient
   private readonly options: DaemonDevnetOptions
@@ -54,9 +69,11 @@ export class DaemonDevnet {
     this.options = options
   }
 
-  /** A prover's name (prover-1, …) from its peer ID, for views and summaries. */
+  /** A node's name (prover-1, verifier-2, …) from its peer ID, for views and summaries. */
   name(peer: string): string {
-    return this.provers.find((p) => p.peerId === peer)?.name ?? peer.slice(-8)
+    return (
+      [...this.provers, ...this.verifiers].find((p) => p.peerId === peer)?.name ?? peer.slice(-8)
+    )
   }
 
   static async start(options: DaemonDevnetOptions): Promise<DaemonDevnet> {
@@ -82,6 +99,23 @@ export class DaemonDevnet {
         ),
       )
       started.push(...provers)
+      const verifiers = await Promise.all(
+        (options.verifiers ?? []).map((spec, i) =>
+          spawnNode(
+            `verifier-${i + 1}`,
+            join(dir, `verifier-${i + 1}`),
+            [
+              '--role',
+              'verifier',
+              '--bootstrap',
+              via,
+              ...(spec.fault !== undefined ? ['--verifier-fault', spec.fault] : []),
+            ],
+            { ...log, settings: { verifierNode: { fee: spec.fee ?? '0', adIntervalMs: 2_000 } } },
+          ),
+        ),
+      )
+      started.push(...verifiers)
       const client = await spawnClient(dir, via, options)
       started.push(client)
       const net = new DaemonDevnet(
@@ -92,6 +126,7 @@ export class DaemonDevnet {
         await connect(client.home),
         options,
       )
+      net.verifiers = verifiers
       await net.waitForMesh(30_000)
       return net
     } catch (err) {
@@ -133,7 +168,9 @@ export class DaemonDevnet {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.client, ...this.provers, this.bootstrap].map((p) => stopProcess(p)))
+    await Promise.all(
+      [this.client, ...this.provers, ...this.verifiers, this.bootstrap].map((p) => stopProcess(p)),
+    )
   }
 }
 

@@ -2,7 +2,7 @@
 // machine on a clock, and carries out the machine's commands over the wire, storage and the
 // prover plugin (segment and final verification, assembly). Harvests outputs when done.
 
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { appendFile, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { CidString, ProverPlugin, SegmentInfo, StoragePlugin } from '@wholesum/plugin-api'
@@ -19,6 +19,10 @@ import { Bitfield } from '../protocol/bitfield.ts'
 import { deriveJobId } from '../protocol/job-id.ts'
 import { PROTOCOLS, TOPICS, pipelineTopic, type MessageOf } from '../protocol/messages.ts'
 import { checkDeliveredReceipt, putFile } from './transfer.ts'
+import { requestAttestations } from './attest.ts'
+import { payeeProblem } from './payee.ts'
+import { VerifierBook } from '../pipeline/verifier-book.ts'
+import { tallyAttestations } from '../pipeline/quorum.ts'
 import type { JobManifest } from '../protocol/manifest.ts'
 import type { Reply, Wire } from './wire.ts'
 import {
@@ -119,6 +123,29 @@ export type ClientEvent =
       readonly status: 'done' | 'failed' | 'cancelled'
       readonly reason?: string
     }
+  /** The verifiers picked at random to attest to the final receipt. */
+  | { readonly type: 'verifiers'; readonly jobId: string; readonly verifiers: readonly string[] }
+  /** One verifier's answer: `agrees` says whether it matches the client's own check. */
+  | {
+      readonly type: 'attestation'
+      readonly jobId: string
+      readonly verifier: string
+      readonly verdict?: 'valid' | 'invalid'
+      readonly agrees?: boolean
+      readonly reason?: string
+    }
+  /** What the verifiers said together. `verdict` none: no quorum agreed. */
+  | {
+      readonly type: 'quorum'
+      readonly jobId: string
+      readonly verdict: 'valid' | 'invalid' | 'none'
+      readonly quorum: number
+      readonly asked: number
+      readonly valid: number
+      readonly invalid: number
+      /** Verifiers whose signed attestation contradicts the receipt: the evidence is kept. */
+      readonly wrong: readonly string[]
+    }
   /** The client restarted and picked the job up where its store left it. */
   | {
       readonly type: 'resumed'
@@ -175,6 +202,21 @@ export interface ClientServiceOptions {
   readonly store?: JobStore
   /** Every event of every job, with its ID in the store's event log (when there is a store). */
   readonly onEvent?: (event: ClientEvent, eventId: number | undefined) => void
+  /** Independent verifiers attest to every final receipt before the job finishes. */
+  readonly verification?: VerificationPolicy
+}
+
+export interface VerificationPolicy {
+  /** Verifiers asked per job, picked at random among those advertising. */
+  readonly count: number
+  /** Matching verdicts needed for the quorum's verdict. */
+  readonly quorum: number
+  /** The most one verifier may ask, wei. */
+  readonly maxFee?: bigint
+  /** How long to wait for enough verifiers to advertise (ms). */
+  readonly waitMs?: number
+  /** How long one verifier may take to answer (ms). */
+  readonly timeoutMs?: number
 }
 
 /** A job accepted by `start`: recorded, executing in the background. */
@@ -342,6 +384,8 @@ export class ClientService {
   private offerSeq = 0
   /** The latest offer of each prover this client heard from: what estimates are made of. */
   readonly offers = new OfferBook()
+  /** The verifiers heard advertising lately. */
+  readonly verifiers = new VerifierBook()
   private readonly evidence: EvidenceChecker
 
   constructor(options: ClientServiceOptions) {
@@ -363,11 +407,16 @@ export class ClientService {
     await wire.handle(PROTOCOLS.claim, (m, from) => this.onClaim(m, from))
     await wire.handle(PROTOCOLS.proof, (m, from) => this.onProof(m, from))
     await wire.handle(PROTOCOLS.status, (m) => this.onStatus(m))
+    if (this.options.verification !== undefined)
+      wire.subscribe(TOPICS.verifiers, (m) => {
+        if (m.type === 'verifier-ad') void this.onVerifierAd(m)
+      })
     this.timer = setInterval(() => this.tickAll(), this.options.tickMs ?? 250)
   }
 
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer)
+    if (this.options.wire.follows(TOPICS.verifiers)) this.options.wire.unsubscribe(TOPICS.verifiers)
     // Nothing reaches a stopped client: its protocols go, so peers get a clean refusal.
     for (const protocol of CLIENT_PROTOCOLS) {
       await this.options.wire.unhandle(protocol).catch(() => {})
@@ -1112,6 +1161,9 @@ export class ClientService {
     this.run(job, commands)
     try {
       const outcome = await this.harvest(job, receiptPath)
+      await this.attest(job, outcome).catch((err) =>
+        this.warn(job, 'attestations not gathered', err),
+      )
       this.jobs.delete(job.id)
       this.finished(job, 'done')
       job.settle.resolve(outcome)
@@ -1191,6 +1243,154 @@ export class ClientService {
       ) + '\n',
     )
     return outcome
+  }
+
+  /** A verifier's ad: its account is taken only with a binding that checks out. */
+  private async onVerifierAd(message: MessageOf<'verifier-ad'>): Promise<void> {
+    const { fee, capacity, addrs, payee } = message.body
+    let account: string | undefined
+    if (payee !== undefined) {
+      const problem = await payeeProblem(message.from, payee)
+      if (problem !== undefined) {
+        this.options.logger.warn('verifier ad with a bad account binding', {
+          verifier: message.from,
+          problem,
+        })
+        return
+      }
+      account = payee.account
+    }
+    this.verifiers.record({
+      peer: message.from,
+      fee: BigInt(fee),
+      capacity,
+      addrs,
+      ...(account !== undefined ? { account } : {}),
+      at: this.clock(),
+    })
+  }
+
+  /**
+   * Asks verifiers picked at random (never this job's provers) to attest to the final receipt,
+   * keeps every signed answer, and weighs them against this client's own check of the receipt.
+   * A job whose verifiers reach no quorum still has its receipt: the events say so.
+   */
+  private async attest(job: RunningJob, outcome: JobOutcome): Promise<void> {
+    const policy = this.options.verification
+    if (policy === undefined) return
+    const { wire, store } = this.options
+    const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
+    const own = {
+      verdict: 'valid' as const,
+      receiptDigest: sha256(await readFile(outcome.receiptPath)),
+      journalDigest: sha256(await readFile(outcome.journalPath)),
+    }
+    const exclude = new Set([wire.peerId, ...job.machine.dealtProvers])
+    const pick = () =>
+      this.verifiers.pick({
+        count: policy.count,
+        now: this.clock(),
+        exclude,
+        ...(policy.maxFee !== undefined ? { maxFee: policy.maxFee } : {}),
+      })
+    let picked = pick()
+    const waitUntil = this.clock() + (policy.waitMs ?? 30_000)
+    while (picked.length < policy.count && this.clock() < waitUntil) {
+      await new Promise((r) => setTimeout(r, 250))
+      picked = pick()
+    }
+    const quorumEvent = (
+      verdict: 'valid' | 'invalid' | 'none',
+      counts: { valid: number; invalid: number; wrong: readonly string[] },
+    ): void =>
+      this.emit(job.id, job.onEvent, {
+        type: 'quorum',
+        jobId: job.id,
+        verdict,
+        quorum: policy.quorum,
+        asked: picked.length,
+        ...counts,
+      })
+    if (picked.length < policy.quorum) {
+      const message = `only ${picked.length} eligible verifier(s) advertised; a quorum needs ${policy.quorum}: the receipt is verified by this node only`
+      this.options.logger.warn(message, { jobId: job.id })
+      this.emit(job.id, job.onEvent, { type: 'notice', jobId: job.id, message })
+      quorumEvent('none', { valid: 0, invalid: 0, wrong: [] })
+      return
+    }
+    this.emit(job.id, job.onEvent, {
+      type: 'verifiers',
+      jobId: job.id,
+      verifiers: picked.map((v) => v.peer),
+    })
+    const replies = await requestAttestations(
+      wire,
+      picked.map((v) => ({ peer: v.peer, ...(v.addrs !== undefined ? { addrs: v.addrs } : {}) })),
+      {
+        jobId: job.id,
+        imageId: job.imageId,
+        receiptCid: outcome.cids.receipt,
+        journalDigest: own.journalDigest,
+      },
+      { timeoutMs: policy.timeoutMs ?? 10 * 60_000 },
+    )
+    const views = []
+    for (const reply of replies) {
+      const body = reply.attestation?.body
+      if (body === undefined || reply.envelope === undefined) {
+        this.emit(job.id, job.onEvent, {
+          type: 'attestation',
+          jobId: job.id,
+          verifier: reply.verifier,
+          reason: reply.error ?? 'no answer',
+        })
+        continue
+      }
+      const view = {
+        verifier: reply.verifier,
+        verdict: body.verdict,
+        receiptDigest: body.receiptDigest,
+        ...(body.journalDigest !== undefined ? { journalDigest: body.journalDigest } : {}),
+      }
+      views.push(view)
+      const agrees = tallyAttestations([view], own, 1).wrong.length === 0
+      const account = picked.find((v) => v.peer === reply.verifier)?.account
+      try {
+        store?.putAttestation({
+          jobId: job.id,
+          verifier: reply.verifier,
+          account: account ?? null,
+          verdict: body.verdict,
+          receiptDigest: body.receiptDigest,
+          journalDigest: body.journalDigest ?? null,
+          reason: body.reason ?? null,
+          settlementSignature: body.settlementSignature ?? null,
+          envelope: reply.envelope,
+          agrees: body.receiptDigest === own.receiptDigest ? agrees : null,
+        })
+      } catch (err) {
+        this.warn(job, 'attestation not recorded', err)
+      }
+      this.emit(job.id, job.onEvent, {
+        type: 'attestation',
+        jobId: job.id,
+        verifier: reply.verifier,
+        verdict: body.verdict,
+        agrees,
+        ...(body.reason !== undefined ? { reason: body.reason } : {}),
+      })
+    }
+    const tally = tallyAttestations(views, own, policy.quorum)
+    if (tally.wrong.length > 0)
+      this.options.logger.warn('verifiers attested against the receipt this node verified', {
+        jobId: job.id,
+        verifiers: tally.wrong,
+      })
+    quorumEvent(tally.verdict ?? 'none', {
+      valid: tally.valid,
+      invalid: tally.invalid,
+      wrong: tally.wrong,
+    })
   }
 
   private async onOffer(message: MessageOf<'offer'>, from: string): Promise<Reply> {

@@ -33,6 +33,8 @@ export type RequestTypeOf = {
   [PROTOCOLS.claim]: 'claim'
   [PROTOCOLS.proof]: 'proof'
   [PROTOCOLS.status]: 'status'
+  [PROTOCOLS.verify]: 'verify'
+  [PROTOCOLS.payout]: 'payout-request'
 }
 
 /** A reply to sign: any message type with its own body. */
@@ -46,6 +48,14 @@ export interface RequestOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
+
+/**
+ * How long a handler may take to answer, where it is longer than a request's default: a verifier
+ * fetches a whole receipt and verifies every segment of it before it answers.
+ */
+export const HANDLER_TIMEOUT_MS: Readonly<Partial<Record<ProtocolId, number>>> = {
+  [PROTOCOLS.verify]: 10 * 60_000,
+}
 
 /** Options of `subscribe`. */
 export interface SubscribeOptions {
@@ -257,8 +267,12 @@ export class Libp2pWire implements Wire {
         const received = countReceived(stream)
         const lp = lpStream(stream, { maxDataLength: maxFrameBytes(protocol) })
         try {
-          const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT_MS)
-          const bytes = (await lp.read({ signal })).subarray()
+          const signal = AbortSignal.timeout(
+            HANDLER_TIMEOUT_MS[protocol] ?? DEFAULT_REQUEST_TIMEOUT_MS,
+          )
+          const bytes = (
+            await lp.read({ signal: AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT_MS) })
+          ).subarray()
           const trailing = (): void => {
             if (received.bytes() > frameLength(bytes.byteLength)) {
               throw new MessageError(

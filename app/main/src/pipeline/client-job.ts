@@ -106,6 +106,11 @@ export class ClientJob {
     return [...this.deals.keys()]
   }
 
+  /** The price per segment of `prover`'s deal, if it has one. */
+  dealPrice(prover: string): bigint | undefined {
+    return this.deals.get(prover)
+  }
+
   hasDeal(prover: string): boolean {
     return this.deals.has(prover)
   }

@@ -18,8 +18,33 @@ export const CAPABILITY_METHODS: { readonly [K in PluginKind]: readonly string[]
     'verify',
   ],
   storage: ['put', 'get', 'has', 'pin', 'unpin', 'stat'],
-  verifier: ['verifyReceipt'],
-  payments: ['fund', 'release', 'balance'],
+  verifier: ['checkReceipt'],
+  payments: [
+    'signBinding',
+    'jobKey',
+    'openJob',
+    'getJob',
+    'getAccount',
+    'isJobVerifier',
+    'isActiveVerifier',
+    'claimsCloseAt',
+    'postCollateral',
+    'signAcceptance',
+    'signSettlement',
+    'signFault',
+    'acceptanceSigner',
+    'settlementSigner',
+    'faultSigner',
+    'settle',
+    'claim',
+    'claimAccepted',
+    'slash',
+    'refund',
+    'withdrawCollateral',
+    'registerVerifier',
+    'minVerifierBond',
+    'balance',
+  ],
 }
 
 /** Methods that return an AsyncIterable rather than a Promise. */
@@ -44,12 +69,24 @@ export function instanceProblems(instance: unknown, manifest: PluginManifest): s
       (m) => typeof (impl as Record<string, unknown>)[m] !== 'function',
     )
     if (missing.length > 0) problems.push(`"${kind}" lacks method(s) ${missing.join(', ')}`)
-    if (kind === 'payments' && typeof (impl as Record<string, unknown>).chainId !== 'number') {
-      problems.push('"payments" lacks a numeric chainId')
-    }
+    if (kind === 'payments')
+      problems.push(...paymentsIdentityProblems(impl as Record<string, unknown>))
   }
   if (inst.deactivate !== undefined && typeof inst.deactivate !== 'function') {
     problems.push('"deactivate" is not a function')
+  }
+  return problems
+}
+
+/** The chain, escrow and account a payments plugin works with, which callers read as properties. */
+function paymentsIdentityProblems(impl: Record<string, unknown>): string[] {
+  const problems: string[] = []
+  if (typeof impl.chainId !== 'number') problems.push('"payments" lacks a numeric chainId')
+  for (const field of ['escrow', 'account']) {
+    const value = impl[field]
+    if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(value)) {
+      problems.push(`"payments" lacks an address ${field}`)
+    }
   }
   return problems
 }

@@ -11,6 +11,7 @@ import { MessageError, type MessageErrorCode } from './errors.ts'
 import {
   MAX_CID_CHARS,
   MAX_ENVELOPE_BYTES,
+  MAX_ACCEPTANCES,
   MAX_MESSAGE_BYTES,
   MESSAGE_TYPES,
   PROTOCOL_VERSION,
@@ -546,6 +547,7 @@ function maximalBodies(client: string, prover: string): Bodies {
   const reason = 'r'.repeat(256)
   const addr = `/dns4/${'a'.repeat(240)}/tcp/65535`.slice(0, 256)
   const big = 0xffff_ffff
+  const maximalPayee = { ...base.offer.payee!, issuedAt: Number.MAX_SAFE_INTEGER }
   return {
     need: {
       ...base.need,
@@ -554,6 +556,12 @@ function maximalBodies(client: string, prover: string): Bodies {
       deadline: Number.MAX_SAFE_INTEGER,
       requirements: { minMemoryMiB: 1 << 24, proverKind: 'risc0', recursion: true },
       clientAddrs: Array(8).fill(addr),
+      escrow: {
+        ...base.need.escrow!,
+        chainId: Number.MAX_SAFE_INTEGER,
+        collateral: wei,
+        verifiers: Array.from({ length: 16 }, (_, i) => `0x${(i + 16).toString(16).repeat(20)}`),
+      },
       jobId: deriveJobId({
         clientPeerId: client,
         nonce: base.need.nonce,
@@ -569,6 +577,7 @@ function maximalBodies(client: string, prover: string): Bodies {
       capacity: 4096,
       hardware: { cpus: 65_536, memoryMiB: 1 << 24, accelerator: 'metal' },
       benchmark: { receiptCid: cid, hz: 0.1 + 1e14 },
+      payee: maximalPayee,
     },
     deal: {
       ...base.deal,
@@ -607,6 +616,29 @@ function maximalBodies(client: string, prover: string): Bodies {
       done: 1 << 20,
       total: 1 << 20,
       state: 'cancelled',
+    },
+    'verifier-ad': { fee: wei, capacity: 4096, addrs: Array(8).fill(addr), payee: maximalPayee },
+    verify: {
+      ...base.verify,
+      receiptCid: cid,
+      settlement: { ...base.verify.settlement!, chainId: Number.MAX_SAFE_INTEGER, total: wei },
+    },
+    attestation: {
+      ...base.attestation,
+      receiptCid: cid,
+      reason,
+      verifiedAt: Number.MAX_SAFE_INTEGER,
+    },
+    'payout-request': { ...base['payout-request'], from: (1 << 20) - 1 },
+    payout: {
+      ...base.payout,
+      acceptances: Array.from({ length: MAX_ACCEPTANCES }, (_, i) => ({
+        segment: (1 << 20) - MAX_ACCEPTANCES + i,
+        amount: wei,
+        signature: base.payout.acceptances[0]!.signature,
+      })),
+      more: true,
+      settlement: { root: 'ff'.repeat(32), amount: wei, proof: Array(32).fill('ff'.repeat(32)) },
     },
   }
 }

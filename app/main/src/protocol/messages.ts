@@ -12,6 +12,8 @@ export const TOPICS = {
    * only that job's provers follow it, so a prover hears the jobs it works on, not all of them.
    */
   pipeline: '/wholesum/pipeline/1',
+  /** Verifiers advertise themselves: `verifier-ad`. Clients pick a job's verifiers from them. */
+  verifiers: '/wholesum/verifiers/1',
 } as const
 
 /** Direct protocols: one length-prefixed request and one length-prefixed response per stream. */
@@ -20,6 +22,10 @@ export const PROTOCOLS = {
   claim: '/wholesum/claim/1.0.0',
   proof: '/wholesum/proof/1.0.0',
   status: '/wholesum/status/1.0.0',
+  /** Client → verifier: re-check a final receipt and attest to it (and sign the settlement). */
+  verify: '/wholesum/verify/1.0.0',
+  /** Prover or verifier → client: the acceptances and settlement leaf it is owed. */
+  payout: '/wholesum/payout/1.0.0',
 } as const
 export type ProtocolId = (typeof PROTOCOLS)[keyof typeof PROTOCOLS]
 
@@ -61,12 +67,42 @@ export const ACCELERATORS: readonly Accelerator[] = ['cpu', 'cuda', 'metal']
  * - `CidString`: a CID in its canonical text form (CIDv0 base58btc `Qm…`, CIDv1 base32 `b…`).
  * - `Wei`: an unsigned decimal integer below 2^256, no leading zeros, as a string.
  * - `EpochMs`: milliseconds since 1970-01-01 UTC, a safe non-negative integer.
+ * - `EvmAddress`: `0x` and 40 lowercase hex characters (an EVM account or contract).
+ * - `EvmSignature`: `0x` and 130 lowercase hex characters (an ECDSA signature r, s, v).
  */
 export type Hex32 = string
 export type PeerIdString = string
 export type CidString = string
 export type Wei = string
 export type EpochMs = number
+export type EvmAddress = string
+export type EvmSignature = string
+
+/**
+ * A node's EVM account, bound to its peer ID by both keys: the account's EIP-712 signature of
+ * PeerBinding(peerId, account, issuedAt), and the peer key's Ed25519 signature of the same digest
+ * (docs/payments.md, "Keys"). The peer ID is the envelope's sender.
+ */
+export interface PayeeBody {
+  account: EvmAddress
+  /** Unix seconds. */
+  issuedAt: number
+  accountSignature: EvmSignature
+  /** `0x` and 128 hex characters. */
+  peerSignature: string
+}
+
+/** A job paid through the escrow: where, by whom, and who judges it. */
+export interface NeedEscrow {
+  chainId: number
+  contract: EvmAddress
+  /** The client's account; the escrow keys the job by keccak256(abi.encode(client, jobId)). */
+  client: EvmAddress
+  /** What each dealt prover posts as collateral before it claims, wei. */
+  collateral: Wei
+  /** The job's verifiers, ascending, as opened on chain: none of them gets a deal. */
+  verifiers: EvmAddress[]
+}
 
 export interface Requirements {
   /** Least memory a prover must have, MiB. */
@@ -93,6 +129,8 @@ export interface NeedBody {
   requirements: Requirements
   /** Multiaddrs where the client can be dialled, at most MAX_CLIENT_ADDRS. */
   clientAddrs: string[]
+  /** Present when the job pays through the escrow: provers check it on chain before offering. */
+  escrow?: NeedEscrow
 }
 
 export interface Hardware {
@@ -117,6 +155,8 @@ export interface OfferBody {
   hardware: Hardware
   benchmark: Benchmark
   recursion: boolean
+  /** Where the prover is paid: required by a job with `escrow`. */
+  payee?: PayeeBody
 }
 
 /** Direct response client → prover on PROTOCOLS.offer: the offer is accepted. */
@@ -209,6 +249,94 @@ export interface StatusReplyBody {
   state: JobState
 }
 
+/** Gossip, verifier → all, on TOPICS.verifiers: a verifier's standing offer. */
+export interface VerifierAdBody {
+  /** What it asks per job, wei. */
+  fee: Wei
+  /** Verifications it runs at once. */
+  capacity: number
+  /** Multiaddrs where it can be dialled, at most MAX_CLIENT_ADDRS. */
+  addrs: string[]
+  /** Its account, for jobs paid through the escrow. */
+  payee?: PayeeBody
+}
+
+/** The settlement a verifier is asked to sign with its attestation. */
+export interface SettlementTerms {
+  chainId: number
+  contract: EvmAddress
+  /** keccak256(abi.encode(client, jobId)), as 64 hex characters. */
+  jobKey: Hex32
+  /** The Merkle root over (payee, amount) leaves. */
+  root: Hex32
+  total: Wei
+}
+
+/** Direct request client → verifier on PROTOCOLS.verify. */
+export interface VerifyBody {
+  jobId: Hex32
+  imageId: Hex32
+  receiptCid: CidString
+  /** SHA-256 of the journal the client expects the receipt to commit to. */
+  journalDigest: Hex32
+  /** When the job pays through the escrow: the settlement to sign if the receipt is valid. */
+  settlement?: SettlementTerms
+}
+
+export type Verdict = 'valid' | 'invalid'
+export const VERDICTS: readonly Verdict[] = ['valid', 'invalid']
+
+/**
+ * Direct response verifier → client on PROTOCOLS.verify: signed by the verifier's peer key (the
+ * envelope), so anyone holding the receipt can re-check it and show a wrong verdict wrong.
+ */
+export interface AttestationBody {
+  jobId: Hex32
+  imageId: Hex32
+  receiptCid: CidString
+  /** SHA-256 of the receipt's bytes as the verifier fetched them. */
+  receiptDigest: Hex32
+  /** SHA-256 of the journal the receipt commits to (a receipt that decoded and verified). */
+  journalDigest?: Hex32
+  verdict: Verdict
+  /** Why the receipt is invalid. */
+  reason?: string
+  verifiedAt: EpochMs
+  /** EIP-712 Settlement(jobKey, root, total, receiptDigest, journalDigest), when asked and valid. */
+  settlementSignature?: EvmSignature
+}
+
+/** Direct request prover or verifier → client on PROTOCOLS.payout. */
+export interface PayoutRequestBody {
+  jobId: Hex32
+  /** The first segment whose acceptance is wanted (acceptances come in segment order). */
+  from: number
+}
+
+export interface SignedAcceptanceBody {
+  segment: number
+  amount: Wei
+  signature: EvmSignature
+}
+
+/** The asker's leaf of the settlement root, once the job is settled. */
+export interface SettlementLeafBody {
+  root: Hex32
+  amount: Wei
+  /** Sibling hashes, leaf to root (OpenZeppelin's StandardMerkleTree). */
+  proof: Hex32[]
+}
+
+/** Direct response client → asker on PROTOCOLS.payout. */
+export interface PayoutBody {
+  jobId: Hex32
+  /** The client's EIP-712 acceptances of the asker's segments from `from` on, at most MAX_ACCEPTANCES. */
+  acceptances: SignedAcceptanceBody[]
+  /** More acceptances follow the last one: ask again from after it. */
+  more: boolean
+  settlement?: SettlementLeafBody
+}
+
 /** Every message type and its body. */
 export interface Bodies {
   need: NeedBody
@@ -223,6 +351,11 @@ export interface Bodies {
   'proof-ack': ProofAckBody
   status: StatusBody
   'status-reply': StatusReplyBody
+  'verifier-ad': VerifierAdBody
+  verify: VerifyBody
+  attestation: AttestationBody
+  'payout-request': PayoutRequestBody
+  payout: PayoutBody
 }
 export type MessageType = keyof Bodies
 export const MESSAGE_TYPES: readonly MessageType[] = [
@@ -238,6 +371,11 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'proof-ack',
   'status',
   'status-reply',
+  'verifier-ad',
+  'verify',
+  'attestation',
+  'payout-request',
+  'payout',
 ]
 
 /** The signed envelope every message travels in. */
@@ -273,6 +411,7 @@ export function gossipOf(
   topic: string,
 ): { readonly types: readonly MessageType[]; readonly jobId?: string } | undefined {
   if (topic === TOPICS.need) return { types: ['need'] }
+  if (topic === TOPICS.verifiers) return { types: ['verifier-ad'] }
   const prefix = `${TOPICS.pipeline}/`
   const jobId = topic.startsWith(prefix) ? topic.slice(prefix.length) : undefined
   if (jobId !== undefined && /^[0-9a-f]{64}$/.test(jobId))
@@ -286,6 +425,8 @@ export const DIRECT_TYPES: Readonly<
   [PROTOCOLS.claim]: { request: 'claim', responses: ['claim-ack', 'decline'] },
   [PROTOCOLS.proof]: { request: 'proof', responses: ['proof-ack', 'decline'] },
   [PROTOCOLS.status]: { request: 'status', responses: ['status-reply', 'decline'] },
+  [PROTOCOLS.verify]: { request: 'verify', responses: ['attestation', 'decline'] },
+  [PROTOCOLS.payout]: { request: 'payout-request', responses: ['payout', 'decline'] },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,6 +456,14 @@ export const MAX_DURATION_MS = 30 * 24 * 3_600_000
 /** 2^256 - 1 has 78 decimal digits. */
 export const MAX_WEI_DIGITS = 78
 export const ED25519_SIGNATURE_BYTES = 64
+/** A job's verifier set, as the escrow allows it. */
+export const MAX_VERIFIERS = 16
+/** Acceptances in one `payout` reply. */
+export const MAX_ACCEPTANCES = 64
+/** Sibling hashes in a settlement proof: a tree of up to 2^32 leaves. */
+export const MAX_PROOF_HASHES = 32
+/** A chain ID, as EIP-155 allows in practice (below 2^53). */
+export const MAX_CHAIN_ID = Number.MAX_SAFE_INTEGER
 
 /**
  * Most bytes an encoded envelope of each type may have. Each is at least twice the largest
@@ -322,8 +471,8 @@ export const ED25519_SIGNATURE_BYTES = 64
  * bits alone may take MAX_ITEMS / 8 = 128 KiB.
  */
 export const MAX_MESSAGE_BYTES: Readonly<Record<MessageType, number>> = {
-  need: 8 * 1024,
-  offer: 2 * 1024,
+  need: 10 * 1024,
+  offer: 3 * 1024,
   deal: 2 * 1024,
   decline: 2 * 1024,
   bitfield: 128 * 1024 + 1024,
@@ -334,6 +483,11 @@ export const MAX_MESSAGE_BYTES: Readonly<Record<MessageType, number>> = {
   'proof-ack': 2 * 1024,
   status: 1024,
   'status-reply': 1024,
+  'verifier-ad': 6 * 1024,
+  verify: 2 * 1024,
+  attestation: 3 * 1024,
+  'payout-request': 1024,
+  payout: 40 * 1024,
 }
 
 /** The hard cap on any encoded envelope, checked before a byte is decoded. */

@@ -10,8 +10,10 @@ import {
   ED25519_SIGNATURE_BYTES,
   JOB_STAGES,
   JOB_STATES,
+  MAX_ACCEPTANCES,
   MAX_ADDR_CHARS,
   MAX_CAPACITY,
+  MAX_CHAIN_ID,
   MAX_CID_CHARS,
   MAX_CLIENT_ADDRS,
   MAX_CPUS,
@@ -21,13 +23,16 @@ import {
   MAX_MEMORY_MIB,
   MAX_PEER_ID_CHARS,
   MAX_PO2,
+  MAX_PROOF_HASHES,
   MAX_REASON_CHARS,
   MAX_TTL_MS,
   MAX_U32,
+  MAX_VERIFIERS,
   MAX_WEI_DIGITS,
   MESSAGE_TYPES,
   MIN_PO2,
   STAGES,
+  VERDICTS,
   type Bodies,
   type MessageType,
 } from './messages.ts'
@@ -177,6 +182,39 @@ function address(value: unknown, path: string): string {
   return s
 }
 
+const EVM_ADDRESS = /^0x[0-9a-f]{40}$/
+/** An EVM address in lowercase hex: one spelling per account, so equal accounts compare equal. */
+export function evmAddress(value: unknown, path: string): string {
+  const s = text(value, path, 42)
+  if (!EVM_ADDRESS.test(s)) fail(path, 'expected 0x and 40 lowercase hex characters')
+  return s
+}
+
+const EVM_SIGNATURE = /^0x[0-9a-f]{130}$/
+function evmSignature(value: unknown, path: string): string {
+  const s = text(value, path, 132)
+  if (!EVM_SIGNATURE.test(s)) fail(path, 'expected 0x and 130 lowercase hex characters')
+  return s
+}
+
+function list(value: unknown, path: string, max: number): unknown[] {
+  if (!Array.isArray(value)) fail(path, `expected an array, got ${describe(value)}`)
+  if (value.length > max) fail(path, `${value.length} entries, over ${max}`)
+  return value
+}
+
+function payee(value: unknown, path: string): void {
+  const p = fields(value, path, ['account', 'issuedAt', 'accountSignature', 'peerSignature'])
+  evmAddress(p.account, `${path}.account`)
+  integer(p.issuedAt, `${path}.issuedAt`, 0, Number.MAX_SAFE_INTEGER)
+  evmSignature(p.accountSignature, `${path}.accountSignature`)
+  const sig = text(p.peerSignature, `${path}.peerSignature`, 130)
+  if (!/^0x[0-9a-f]{128}$/.test(sig))
+    fail(`${path}.peerSignature`, 'expected 0x and 128 lowercase hex characters')
+}
+
+const chainId = (v: unknown, path: string): number => integer(v, path, 1, MAX_CHAIN_ID)
+
 const epochMs = (v: unknown, path: string): number => integer(v, path, 0, Number.MAX_SAFE_INTEGER)
 const item = (v: unknown, path: string): number => integer(v, path, 0, MAX_ITEMS - 1)
 const round = (v: unknown, path: string): number => integer(v, path, 0, MAX_U32)
@@ -185,19 +223,24 @@ type Validator = (body: unknown, path: string) => void
 
 const BODIES: { readonly [T in MessageType]: Validator } = {
   need(body, path) {
-    const f = fields(body, path, [
-      'jobId',
-      'nonce',
-      'imageId',
-      'inputCid',
-      'programCid',
-      'segments',
-      'po2',
-      'rewardPerSegment',
-      'deadline',
-      'requirements',
-      'clientAddrs',
-    ])
+    const f = fields(
+      body,
+      path,
+      [
+        'jobId',
+        'nonce',
+        'imageId',
+        'inputCid',
+        'programCid',
+        'segments',
+        'po2',
+        'rewardPerSegment',
+        'deadline',
+        'requirements',
+        'clientAddrs',
+      ],
+      ['escrow'],
+    )
     hex32(f.jobId, `${path}.jobId`)
     hex32(f.nonce, `${path}.nonce`)
     hex32(f.imageId, `${path}.imageId`)
@@ -221,16 +264,34 @@ const BODIES: { readonly [T in MessageType]: Validator } = {
     if (addrs.length > MAX_CLIENT_ADDRS)
       fail(`${path}.clientAddrs`, `${addrs.length} addresses, over ${MAX_CLIENT_ADDRS}`)
     addrs.forEach((a, i) => address(a, `${path}.clientAddrs[${i}]`))
+    if (Object.hasOwn(f, 'escrow')) {
+      const e = fields(f.escrow, `${path}.escrow`, [
+        'chainId',
+        'contract',
+        'client',
+        'collateral',
+        'verifiers',
+      ])
+      chainId(e.chainId, `${path}.escrow.chainId`)
+      evmAddress(e.contract, `${path}.escrow.contract`)
+      evmAddress(e.client, `${path}.escrow.client`)
+      wei(e.collateral, `${path}.escrow.collateral`)
+      const verifiers = list(e.verifiers, `${path}.escrow.verifiers`, MAX_VERIFIERS)
+      let last = ''
+      verifiers.forEach((v, i) => {
+        const a = evmAddress(v, `${path}.escrow.verifiers[${i}]`)
+        if (a <= last) fail(`${path}.escrow.verifiers[${i}]`, 'not in ascending order')
+        last = a
+      })
+    }
   },
   offer(body, path) {
-    const f = fields(body, path, [
-      'jobId',
-      'pricePerSegment',
-      'capacity',
-      'hardware',
-      'benchmark',
-      'recursion',
-    ])
+    const f = fields(
+      body,
+      path,
+      ['jobId', 'pricePerSegment', 'capacity', 'hardware', 'benchmark', 'recursion'],
+      ['payee'],
+    )
     hex32(f.jobId, `${path}.jobId`)
     wei(f.pricePerSegment, `${path}.pricePerSegment`)
     integer(f.capacity, `${path}.capacity`, 1, MAX_CAPACITY)
@@ -242,6 +303,7 @@ const BODIES: { readonly [T in MessageType]: Validator } = {
     if (Object.hasOwn(b, 'receiptCid')) cid(b.receiptCid, `${path}.benchmark.receiptCid`)
     finite(b.hz, `${path}.benchmark.hz`, 0, MAX_HZ)
     bool(f.recursion, `${path}.recursion`)
+    if (Object.hasOwn(f, 'payee')) payee(f.payee, `${path}.payee`)
   },
   deal(body, path) {
     const f = fields(body, path, ['jobId', 'prover', 'pricePerSegment', 'manifestCid', 'expires'])
@@ -321,6 +383,91 @@ const BODIES: { readonly [T in MessageType]: Validator } = {
     const total = integer(f.total, `${path}.total`, 0, MAX_ITEMS)
     integer(f.done, `${path}.done`, 0, total)
     oneOf(f.state, `${path}.state`, JOB_STATES)
+  },
+  'verifier-ad'(body, path) {
+    const f = fields(body, path, ['fee', 'capacity', 'addrs'], ['payee'])
+    wei(f.fee, `${path}.fee`)
+    integer(f.capacity, `${path}.capacity`, 1, MAX_CAPACITY)
+    list(f.addrs, `${path}.addrs`, MAX_CLIENT_ADDRS).forEach((a, i) =>
+      address(a, `${path}.addrs[${i}]`),
+    )
+    if (Object.hasOwn(f, 'payee')) payee(f.payee, `${path}.payee`)
+  },
+  verify(body, path) {
+    const f = fields(
+      body,
+      path,
+      ['jobId', 'imageId', 'receiptCid', 'journalDigest'],
+      ['settlement'],
+    )
+    hex32(f.jobId, `${path}.jobId`)
+    hex32(f.imageId, `${path}.imageId`)
+    cid(f.receiptCid, `${path}.receiptCid`)
+    hex32(f.journalDigest, `${path}.journalDigest`)
+    if (Object.hasOwn(f, 'settlement')) {
+      const t = fields(f.settlement, `${path}.settlement`, [
+        'chainId',
+        'contract',
+        'jobKey',
+        'root',
+        'total',
+      ])
+      chainId(t.chainId, `${path}.settlement.chainId`)
+      evmAddress(t.contract, `${path}.settlement.contract`)
+      hex32(t.jobKey, `${path}.settlement.jobKey`)
+      hex32(t.root, `${path}.settlement.root`)
+      wei(t.total, `${path}.settlement.total`)
+    }
+  },
+  attestation(body, path) {
+    const f = fields(
+      body,
+      path,
+      ['jobId', 'imageId', 'receiptCid', 'receiptDigest', 'verdict', 'verifiedAt'],
+      ['journalDigest', 'reason', 'settlementSignature'],
+    )
+    hex32(f.jobId, `${path}.jobId`)
+    hex32(f.imageId, `${path}.imageId`)
+    cid(f.receiptCid, `${path}.receiptCid`)
+    hex32(f.receiptDigest, `${path}.receiptDigest`)
+    const verdict = oneOf(f.verdict, `${path}.verdict`, VERDICTS)
+    epochMs(f.verifiedAt, `${path}.verifiedAt`)
+    if (Object.hasOwn(f, 'journalDigest')) hex32(f.journalDigest, `${path}.journalDigest`)
+    if (Object.hasOwn(f, 'reason')) reason(f.reason, `${path}.reason`)
+    if (Object.hasOwn(f, 'settlementSignature')) {
+      evmSignature(f.settlementSignature, `${path}.settlementSignature`)
+      if (verdict !== 'valid') fail(`${path}.settlementSignature`, 'on an invalid verdict')
+    }
+    if (verdict === 'invalid' && !Object.hasOwn(f, 'reason'))
+      fail(`${path}.reason`, 'an invalid verdict says why')
+  },
+  'payout-request'(body, path) {
+    const f = fields(body, path, ['jobId', 'from'])
+    hex32(f.jobId, `${path}.jobId`)
+    item(f.from, `${path}.from`)
+  },
+  payout(body, path) {
+    const f = fields(body, path, ['jobId', 'acceptances', 'more'], ['settlement'])
+    hex32(f.jobId, `${path}.jobId`)
+    let last = -1
+    list(f.acceptances, `${path}.acceptances`, MAX_ACCEPTANCES).forEach((a, i) => {
+      const p = `${path}.acceptances[${i}]`
+      const e = fields(a, p, ['segment', 'amount', 'signature'])
+      const segment = item(e.segment, `${p}.segment`)
+      if (segment <= last) fail(`${p}.segment`, 'not in ascending order')
+      last = segment
+      wei(e.amount, `${p}.amount`)
+      evmSignature(e.signature, `${p}.signature`)
+    })
+    bool(f.more, `${path}.more`)
+    if (Object.hasOwn(f, 'settlement')) {
+      const t = fields(f.settlement, `${path}.settlement`, ['root', 'amount', 'proof'])
+      hex32(t.root, `${path}.settlement.root`)
+      wei(t.amount, `${path}.settlement.amount`)
+      list(t.proof, `${path}.settlement.proof`, MAX_PROOF_HASHES).forEach((h, i) =>
+        hex32(h, `${path}.settlement.proof[${i}]`),
+      )
+    }
   },
 }
 

@@ -19,6 +19,14 @@ export const NONCE = '01'.repeat(32)
 export const INPUT_CID = 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG'
 export const PROGRAM_CID = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
 export const RECEIPT_CID = 'bafkreidon73zkcrwdb5iafqtijxildoonbwnpv7dyd6chrumfrnouxxmk4'
+export const ACCOUNT = `0x${'a1'.repeat(20)}`
+export const EVM_SIGNATURE = `0x${'5e'.repeat(64)}1b`
+export const PAYEE = {
+  account: ACCOUNT,
+  issuedAt: 1_767_225_600,
+  accountSignature: EVM_SIGNATURE,
+  peerSignature: `0x${'7a'.repeat(64)}`,
+}
 
 /** One valid body of every type, for a job of `client`'s. */
 export function sampleBodies(client: string, prover: string): Bodies {
@@ -41,6 +49,13 @@ export function sampleBodies(client: string, prover: string): Bodies {
       deadline: T0 + 3_600_000,
       requirements: { minMemoryMiB: 8192, proverKind: 'risc0', recursion: true },
       clientAddrs: [`/ip4/127.0.0.1/tcp/4001/p2p/${client}`, '/ip6/::1/tcp/4001'],
+      escrow: {
+        chainId: 31337,
+        contract: `0x${'c0'.repeat(20)}`,
+        client: `0x${'c1'.repeat(20)}`,
+        collateral: '10000000000000000',
+        verifiers: [`0x${'01'.repeat(20)}`, `0x${'02'.repeat(20)}`],
+      },
     },
     offer: {
       jobId,
@@ -49,6 +64,7 @@ export function sampleBodies(client: string, prover: string): Bodies {
       hardware: { cpus: 16, memoryMiB: 65_536, accelerator: 'cuda' },
       benchmark: { receiptCid: RECEIPT_CID, hz: 1.25e6 },
       recursion: true,
+      payee: PAYEE,
     },
     deal: {
       jobId,
@@ -73,10 +89,49 @@ export function sampleBodies(client: string, prover: string): Bodies {
     'proof-ack': { jobId, index: 9, accepted: false, reason: 'claim does not match segment 9' },
     status: { jobId },
     'status-reply': { jobId, stage: 'prove', done: 7, total: 1204, state: 'running' },
+    'verifier-ad': {
+      fee: '2000000000000000',
+      capacity: 2,
+      addrs: ['/ip4/127.0.0.1/tcp/4003'],
+      payee: PAYEE,
+    },
+    verify: {
+      jobId,
+      imageId: IMAGE_ID,
+      receiptCid: RECEIPT_CID,
+      journalDigest: 'cd'.repeat(32),
+      settlement: {
+        chainId: 31337,
+        contract: `0x${'c0'.repeat(20)}`,
+        jobKey: 'ef'.repeat(32),
+        root: '12'.repeat(32),
+        total: '3000000000000000',
+      },
+    },
+    attestation: {
+      jobId,
+      imageId: IMAGE_ID,
+      receiptCid: RECEIPT_CID,
+      receiptDigest: '34'.repeat(32),
+      journalDigest: 'cd'.repeat(32),
+      verdict: 'valid',
+      verifiedAt: T0,
+      settlementSignature: EVM_SIGNATURE,
+    },
+    'payout-request': { jobId, from: 0 },
+    payout: {
+      jobId,
+      acceptances: [
+        { segment: 0, amount: '900000000000000', signature: EVM_SIGNATURE },
+        { segment: 3, amount: '900000000000000', signature: EVM_SIGNATURE },
+      ],
+      more: false,
+      settlement: { root: '12'.repeat(32), amount: '1800000000000000', proof: ['56'.repeat(32)] },
+    },
   }
 }
 
-/** The sender of each type in the samples: the client, or the prover. */
+/** The sender of each type in the samples: the client, or the other key (a prover or a verifier). */
 export const SENDER: Readonly<Record<MessageType, 'client' | 'prover'>> = {
   need: 'client',
   offer: 'prover',
@@ -90,6 +145,11 @@ export const SENDER: Readonly<Record<MessageType, 'client' | 'prover'>> = {
   'proof-ack': 'client',
   status: 'prover',
   'status-reply': 'client',
+  'verifier-ad': 'prover',
+  verify: 'client',
+  attestation: 'prover',
+  'payout-request': 'prover',
+  payout: 'client',
 }
 
 /**

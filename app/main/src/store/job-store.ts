@@ -14,8 +14,16 @@ import {
   SEGMENT_STATUSES,
   TERMINAL_JOB_STATUSES,
   WORK_STAGES,
+  type AcceptanceQuery,
+  type AcceptanceRecord,
+  type AttestationRecord,
   type DealInput,
   type DealRecord,
+  type EarningFilter,
+  type EarningKey,
+  type EarningPatch,
+  type EarningRecord,
+  type EarningTotals,
   type EventQuery,
   type EventRecord,
   type HeldPin,
@@ -23,6 +31,8 @@ import {
   type JobPatch,
   type JobRecord,
   type JsonValue,
+  type NewAcceptance,
+  type NewAttestation,
   type NewJob,
   type NewReceipt,
   type NewSegment,
@@ -48,6 +58,7 @@ import {
   toWork,
   type Row,
 } from './rows.ts'
+import { PaymentLedger } from './ledger.ts'
 import { migrate } from './schema.ts'
 import * as check from './validate.ts'
 
@@ -182,6 +193,7 @@ export class JobStore implements Disposable {
   readonly #now: () => number
   readonly #statements = new Map<string, StatementSync>()
   readonly #version: number
+  readonly #ledger: PaymentLedger
   #depth = 0
   #closed = false
 
@@ -190,6 +202,13 @@ export class JobStore implements Disposable {
     this.#db = db
     this.#version = version
     this.#now = now
+    this.#ledger = new PaymentLedger({
+      path,
+      stmt: (sql) => this.#stmt(sql),
+      guard: (doing, fn) => this.#guard(doing, fn),
+      transaction: (fn) => this.transaction(fn),
+      clock: () => this.#clock(),
+    })
   }
 
   /**
@@ -910,6 +929,51 @@ export class JobStore implements Disposable {
         return free
       }),
     )
+  }
+
+  // ---- payments: earnings, acceptances, attestations (see ledger.ts) ----
+
+  /**
+   * Creates or changes the ledger row of one party of a job: the patch's fields are set (null
+   * clears one), `addTx` is appended once. A new row starts `earning` (a client's: `locked`).
+   */
+  upsertEarning(key: EarningKey, patch: EarningPatch): EarningRecord {
+    return this.#ledger.upsertEarning(key, patch)
+  }
+
+  /** Ledger rows, newest first, optionally of one job, one role and any of some statuses. */
+  getEarnings(filter?: EarningFilter): EarningRecord[] {
+    return this.#ledger.getEarnings(filter)
+  }
+
+  /** Per role, sums of earned, paid, slashed and still pending wei over the rows `filter` picks. */
+  earningTotals(filter?: EarningFilter): EarningTotals {
+    return this.#ledger.earningTotals(filter)
+  }
+
+  /** Keeps the client's acceptances of `account`'s segments; returns how many were new. */
+  addAcceptances(jobId: string, account: string, list: readonly NewAcceptance[]): number {
+    return this.#ledger.addAcceptances(jobId, account, list)
+  }
+
+  /** A job's acceptances by segment, of one account if given, after a segment and up to a limit. */
+  getAcceptances(jobId: string, account?: string, options?: AcceptanceQuery): AcceptanceRecord[] {
+    return this.#ledger.getAcceptances(jobId, account, options)
+  }
+
+  /** Records (or replaces) what a verifier attested about a job's final receipt. */
+  putAttestation(record: NewAttestation): AttestationRecord {
+    return this.#ledger.putAttestation(record)
+  }
+
+  /** A job's attestations, in the order they were received. */
+  getAttestations(jobId: string): AttestationRecord[] {
+    return this.#ledger.getAttestations(jobId)
+  }
+
+  /** Keeps a verifier's Settlement signature with its attestation; NotFoundError without one. */
+  setAttestationSignature(jobId: string, verifier: string, signature: string): AttestationRecord {
+    return this.#ledger.setAttestationSignature(jobId, verifier, signature)
   }
 
   // ---- internals ----

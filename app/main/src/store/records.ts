@@ -244,3 +244,174 @@ export interface HeldPin extends PinRecord {
   /** The job's role, when the job is still in the store. */
   readonly role: JobRole | undefined
 }
+
+/** Who a ledger row is about: a prover or verifier paid by the escrow, or the client that funds it. */
+export const EARNING_ROLES = ['prover', 'verifier', 'client'] as const
+export type EarningRole = (typeof EARNING_ROLES)[number]
+
+/** Where a prover's or verifier's pay stands (docs/payments.md, "The earnings ledger"). */
+export const PAYEE_EARNING_STATUSES = [
+  'earning',
+  'pending',
+  'paid',
+  'partly-paid',
+  'slashed',
+  'refused',
+  'unpaid',
+] as const
+/** Where a client's budget stands: locked in the escrow, or refunded after the claim window. */
+export const CLIENT_EARNING_STATUSES = ['locked', 'refunded'] as const
+export const EARNING_STATUSES = [...PAYEE_EARNING_STATUSES, ...CLIENT_EARNING_STATUSES] as const
+export type EarningStatus = (typeof EARNING_STATUSES)[number]
+/** Statuses whose unpaid remainder (earned − paid − slashed) is still expected. */
+export const PENDING_EARNING_STATUSES: readonly EarningStatus[] = [
+  'earning',
+  'pending',
+  'partly-paid',
+]
+
+/** A transaction that moved this row's money: `kind` is what it did (`open`, `claim`, `refund`…). */
+export interface EarningTx {
+  readonly kind: string
+  /** 0x and 64 lowercase hex digits. */
+  readonly hash: string
+}
+
+/** One row of the ledger's key: one party of one job, by its EVM account. */
+export interface EarningKey {
+  readonly jobId: string
+  readonly role: EarningRole
+  /** EVM address; stored as 0x and 40 lowercase hex digits. */
+  readonly account: string
+}
+
+/**
+ * What one party earned, is owed, was paid or lost in one job. Amounts are decimal strings of wei.
+ * For the client, `earnedWei` is the budget it locked and `paidWei` what was refunded.
+ */
+export interface EarningRecord extends EarningKey {
+  /** The party's libp2p peer ID. */
+  readonly peer?: string
+  /** For a prover or verifier, the client's peer ID; a client's row has none. */
+  readonly counterparty?: string
+  readonly chainId?: number
+  /** The escrow contract's address. */
+  readonly escrow?: string
+  /** Segments accepted (a prover's row only). */
+  readonly segments?: number
+  /** What the work is worth (accepted segments × price, or the verifier fee); the client's budget. */
+  readonly earnedWei: string
+  /** Received so far; for the client, refunded. */
+  readonly paidWei: string
+  readonly slashedWei: string
+  readonly status: EarningStatus
+  /** Why, in words, when not paid. */
+  readonly reason?: string
+  /** In the order they were recorded. */
+  readonly txHashes: readonly EarningTx[]
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+/**
+ * What `upsertEarning` may set; `null` clears an optional field. A new row starts `earning` (a
+ * client's `locked`), with zero amounts and, for a prover, zero segments.
+ */
+export interface EarningPatch {
+  readonly peer?: string | null
+  readonly counterparty?: string | null
+  readonly chainId?: number | null
+  readonly escrow?: string | null
+  readonly segments?: number
+  readonly earnedWei?: string
+  readonly paidWei?: string
+  readonly slashedWei?: string
+  readonly status?: EarningStatus
+  readonly reason?: string | null
+  /** Appended to `txHashes` unless that hash is already there. */
+  readonly addTx?: EarningTx
+}
+
+export interface EarningFilter {
+  readonly jobId?: string
+  readonly role?: EarningRole
+  /** Any of these statuses; an empty list matches nothing. */
+  readonly status?: readonly EarningStatus[]
+}
+
+/** One role's sums over the matching rows, decimal strings of wei. */
+export interface EarningSums {
+  readonly entries: number
+  readonly earnedWei: string
+  readonly paidWei: string
+  readonly slashedWei: string
+  /** earned − paid − slashed (never below zero) of rows still `earning`, `pending` or `partly-paid`. */
+  readonly pendingWei: string
+}
+
+export type EarningTotals = Readonly<Record<EarningRole, EarningSums>>
+
+/** The client's EIP-712 acceptance of one segment, as a prover received it (or a client signed it). */
+export interface AcceptanceRecord {
+  readonly jobId: string
+  readonly segment: number
+  /** The prover's EVM address, lowercase. */
+  readonly account: string
+  readonly amountWei: string
+  /** 0x and 130 lowercase hex digits (r, s, v). */
+  readonly signature: string
+  readonly receivedAt: number
+}
+
+/** What `addAcceptances` takes for each segment. */
+export interface NewAcceptance {
+  readonly segment: number
+  readonly amountWei: string
+  readonly signature: string
+}
+
+export interface AcceptanceQuery {
+  /** Only segments above this one (exclusive). */
+  readonly after?: number
+  /** At most this many; default all. */
+  readonly limit?: number
+}
+
+export const ATTESTATION_VERDICTS = ['valid', 'invalid'] as const
+export type AttestationVerdict = (typeof ATTESTATION_VERDICTS)[number]
+
+/** What one verifier said about a job's final receipt, with the signed message it came in. */
+export interface AttestationRecord {
+  readonly jobId: string
+  /** The verifier's peer ID. */
+  readonly verifier: string
+  /** The verifier's EVM address, lowercase, when it gave one. */
+  readonly account?: string
+  readonly verdict: AttestationVerdict
+  /** SHA-256 of the receipt's bytes: 64 lowercase hex digits (a 0x given is dropped). */
+  readonly receiptDigest: string
+  readonly journalDigest?: string
+  readonly reason?: string
+  /** The verifier's signature over the job's Settlement, once it gave one. */
+  readonly settlementSignature?: string
+  /** The signed message exactly as received, so its signature can be checked again later. */
+  readonly envelope: Uint8Array
+  /** Whether the verdict agreed with the client's own check; absent when the client made none. */
+  readonly agrees?: boolean
+  readonly receivedAt: number
+}
+
+/** What `putAttestation` takes: optional fields may be left out or null; `receivedAt` defaults to now. */
+export interface NewAttestation {
+  readonly jobId: string
+  readonly verifier: string
+  readonly account?: string | null
+  readonly verdict: AttestationVerdict
+  readonly receiptDigest: string
+  readonly journalDigest?: string | null
+  readonly reason?: string | null
+  readonly settlementSignature?: string | null
+  readonly envelope: Uint8Array
+  readonly agrees?: boolean | null
+  readonly receivedAt?: number
+}

@@ -3,7 +3,10 @@
 import type { SQLOutputValue } from 'node:sqlite'
 import { JobStoreError } from './errors.ts'
 import {
+  ATTESTATION_VERDICTS,
   DEAL_STATUSES,
+  EARNING_ROLES,
+  EARNING_STATUSES,
   JOB_ROLES,
   JOB_STATUSES,
   PIN_CLASSES,
@@ -11,7 +14,11 @@ import {
   SEGMENT_STATUSES,
   WORK_STAGES,
   WORK_STATUSES,
+  type AcceptanceRecord,
+  type AttestationRecord,
   type DealRecord,
+  type EarningRecord,
+  type EarningTx,
   type EventRecord,
   type HeldPin,
   type JobRecord,
@@ -92,6 +99,20 @@ class Columns {
     } catch {
       return this.#corrupt(column, 'JSON')
     }
+  }
+
+  bytes(column: string): Uint8Array {
+    const value = this.#row[column]
+    if (!(value instanceof Uint8Array)) this.#corrupt(column, 'a blob')
+    return value
+  }
+
+  /** A 0/1 flag that may be NULL (unknown). */
+  optFlag(column: string): boolean | undefined {
+    const value = this.optInt(column)
+    if (value === undefined) return undefined
+    if (value !== 0 && value !== 1) this.#corrupt(column, '0, 1 or null')
+    return value === 1
   }
 
   jsonObject(column: string): JsonObject {
@@ -225,5 +246,73 @@ export function toHeldPin(path: string, row: Row): HeldPin {
     ...toPin(path, row),
     endedAt: c.optInt('endedAt'),
     role: role === undefined ? undefined : c.oneOf('role', JOB_ROLES),
+  }
+}
+
+export function toEarning(path: string, row: Row): EarningRecord {
+  const c = new Columns(path, 'earnings', row)
+  return {
+    jobId: c.text('jobId'),
+    role: c.oneOf('role', EARNING_ROLES),
+    account: c.text('account'),
+    ...opt('peer', c.optText('peer')),
+    ...opt('counterparty', c.optText('counterparty')),
+    ...opt('chainId', c.optInt('chainId')),
+    ...opt('escrow', c.optText('escrow')),
+    ...opt('segments', c.optInt('segments')),
+    earnedWei: c.text('earnedWei'),
+    paidWei: c.text('paidWei'),
+    slashedWei: c.text('slashedWei'),
+    status: c.oneOf('status', EARNING_STATUSES),
+    ...opt('reason', c.optText('reason')),
+    txHashes: txList(path, c.json('txHashes')),
+    createdAt: c.int('createdAt'),
+    updatedAt: c.int('updatedAt'),
+  }
+}
+
+function txList(path: string, value: JsonValue): EarningTx[] {
+  const isTx = (item: JsonValue): item is { kind: string; hash: string } =>
+    typeof item === 'object' &&
+    item !== null &&
+    !Array.isArray(item) &&
+    typeof (item as { kind?: unknown }).kind === 'string' &&
+    typeof (item as { hash?: unknown }).hash === 'string'
+  if (!Array.isArray(value) || !value.every(isTx)) {
+    throw new JobStoreError(
+      'CORRUPT',
+      path,
+      `job store ${path}: earnings.txHashes should be a list of {kind, hash}, holds ${JSON.stringify(value)}`,
+    )
+  }
+  return value.map((tx) => ({ kind: tx.kind, hash: tx.hash }))
+}
+
+export function toAcceptance(path: string, row: Row): AcceptanceRecord {
+  const c = new Columns(path, 'acceptances', row)
+  return {
+    jobId: c.text('jobId'),
+    segment: c.int('segment'),
+    account: c.text('account'),
+    amountWei: c.text('amountWei'),
+    signature: c.text('signature'),
+    receivedAt: c.int('receivedAt'),
+  }
+}
+
+export function toAttestation(path: string, row: Row): AttestationRecord {
+  const c = new Columns(path, 'attestations', row)
+  return {
+    jobId: c.text('jobId'),
+    verifier: c.text('verifier'),
+    ...opt('account', c.optText('account')),
+    verdict: c.oneOf('verdict', ATTESTATION_VERDICTS),
+    receiptDigest: c.text('receiptDigest'),
+    ...opt('journalDigest', c.optText('journalDigest')),
+    ...opt('reason', c.optText('reason')),
+    ...opt('settlementSignature', c.optText('settlementSignature')),
+    envelope: c.bytes('envelope'),
+    ...opt('agrees', c.optFlag('agrees')),
+    receivedAt: c.int('receivedAt'),
   }
 }

@@ -138,6 +138,7 @@ describe('migrations', () => {
         { version: 1, appliedAt: 111 },
         { version: 2, appliedAt: 222 },
         { version: 3, appliedAt: 222 },
+        { version: 4, appliedAt: 222 },
       ],
     )
     check.close()

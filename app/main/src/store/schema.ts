@@ -133,6 +133,59 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX pins_held ON pins (cid) WHERE releasedAt IS NULL;
     `,
   },
+  {
+    version: 4,
+    description:
+      "the payments ledger: each party's earnings per job, the client's acceptances, the verifiers' attestations",
+    // No foreign keys: what was earned, signed or attested outlives the retention of a job's row.
+    sql: `
+      CREATE TABLE earnings (
+        jobId TEXT NOT NULL,
+        role TEXT NOT NULL,
+        account TEXT NOT NULL,
+        peer TEXT,
+        counterparty TEXT,
+        chainId INTEGER CHECK (chainId > 0),
+        escrow TEXT,
+        segments INTEGER CHECK (segments >= 0),
+        earnedWei TEXT NOT NULL DEFAULT '0',
+        paidWei TEXT NOT NULL DEFAULT '0',
+        slashedWei TEXT NOT NULL DEFAULT '0',
+        status TEXT NOT NULL,
+        reason TEXT,
+        txHashes TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(txHashes)),
+        createdAt INTEGER NOT NULL,
+        updatedAt INTEGER NOT NULL,
+        PRIMARY KEY (jobId, role, account)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX earnings_by_time ON earnings (createdAt);
+
+      CREATE TABLE acceptances (
+        jobId TEXT NOT NULL,
+        segment INTEGER NOT NULL CHECK (segment >= 0),
+        account TEXT NOT NULL,
+        amountWei TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        receivedAt INTEGER NOT NULL,
+        PRIMARY KEY (jobId, segment, account)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE attestations (
+        jobId TEXT NOT NULL,
+        verifier TEXT NOT NULL,
+        account TEXT,
+        verdict TEXT NOT NULL,
+        receiptDigest TEXT NOT NULL,
+        journalDigest TEXT,
+        reason TEXT,
+        settlementSignature TEXT,
+        envelope BLOB NOT NULL,
+        agrees INTEGER CHECK (agrees IN (0, 1)),
+        receivedAt INTEGER NOT NULL,
+        PRIMARY KEY (jobId, verifier)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ]
 
 /** The schema version this build writes. */

@@ -23,6 +23,7 @@ function show(value: unknown): string {
     return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
   }
   if (typeof value === 'bigint') return `${value}n`
+  if (value instanceof Uint8Array) return `${value.length} bytes`
   if (value === null || typeof value !== 'object') return String(value)
   return Array.isArray(value) ? 'an array' : 'an object'
 }
@@ -158,4 +159,77 @@ function checkJson(value: unknown, what: string, depth: number): void {
     return
   }
   bad(what, 'must be JSON data (no undefined, functions, symbols or bigints)', value)
+}
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
+const WEI = /^(?:0|[1-9][0-9]{0,77})$/
+const MAX_UINT256 = (1n << 256n) - 1n
+const BYTES32 = /^(?:0x)?[0-9a-fA-F]{64}$/
+const SIGNATURE = /^0x[0-9a-fA-F]{130}$/
+const TX_KIND = /^[a-z][a-z0-9-]{0,31}$/
+/** Largest signed message kept as an attestation's envelope. */
+export const MAX_ENVELOPE_BYTES = 64 * 1024
+
+/** An EVM address in any letter case, returned in lowercase (the ledger's one spelling of it). */
+export function address(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !ADDRESS.test(value)) {
+    bad(what, 'must be an EVM address (0x and 40 hex digits)', value)
+  }
+  return value.toLowerCase()
+}
+
+/** A whole amount of wei as a decimal string that fits a uint256. */
+export function wei(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !WEI.test(value) || BigInt(value) > MAX_UINT256) {
+    bad(what, 'must be a whole number of wei as a decimal string (at most 2^256 - 1)', value)
+  }
+  return value
+}
+
+/** A chain ID: a whole number, one or more. */
+export function chainId(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    bad(what, 'must be a chain ID (a whole number, one or more)', value)
+  }
+  return value
+}
+
+/** 32 bytes (a digest) in hex, 0x optional, returned as 64 lowercase hex digits without 0x (as the protocol carries it). */
+export function bytes32(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !BYTES32.test(value)) {
+    bad(what, 'must be 32 bytes of hex (64 digits, 0x optional)', value)
+  }
+  return value.replace(/^0x/, '').toLowerCase()
+}
+
+/** A 65-byte ECDSA signature (r, s, v) as 0x and 130 hex digits, returned in lowercase. */
+export function signature(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !SIGNATURE.test(value)) {
+    bad(what, 'must be a 65-byte signature (0x and 130 hex digits)', value)
+  }
+  return value.toLowerCase()
+}
+
+/** A transaction hash, returned as 0x and 64 lowercase hex digits. */
+export function txHash(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
+    bad(what, 'must be a transaction hash (0x and 64 hex digits)', value)
+  }
+  return value.toLowerCase()
+}
+
+/** What a transaction did, in a word: `open`, `claim-accepted`… */
+export function txKind(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !TX_KIND.test(value)) {
+    bad(what, 'must be 1 to 32 characters: a lowercase letter, then a-z 0-9 -', value)
+  }
+  return value
+}
+
+/** Bytes kept as they are (a signed message), non-empty and at most MAX_ENVELOPE_BYTES. */
+export function envelope(value: unknown, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length === 0 || value.length > MAX_ENVELOPE_BYTES) {
+    bad(what, `must be 1 to ${MAX_ENVELOPE_BYTES} bytes (a Uint8Array)`, value)
+  }
+  return value
 }

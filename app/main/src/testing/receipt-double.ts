@@ -16,6 +16,7 @@ import {
   type ExecuteResult,
   type ProverPlugin,
   type SegmentInfo,
+  type VerifierPlugin,
 } from '@wholesum/plugin-api'
 
 interface SegmentFile {
@@ -263,4 +264,45 @@ export function stalledProver(honest: ProverPlugin): ProverPlugin {
       })
     },
   })
+}
+
+/**
+ * The verifier capability over the double's composite receipts: what a verifier node runs in the
+ * in-memory tests. Checks the same things as `ReceiptDouble.verify`, from bytes.
+ */
+export function doubleChecker(segments: number): VerifierPlugin {
+  return {
+    async checkReceipt({ receipt, imageId }) {
+      const receiptDigest = sha256(receipt)
+      let parsed: { double?: string; segments?: string[]; journal?: string } | undefined
+      try {
+        parsed = JSON.parse(Buffer.from(receipt).toString('utf8')) as typeof parsed
+      } catch {
+        parsed = undefined
+      }
+      if (parsed?.double !== 'composite' || parsed.segments?.length !== segments)
+        return {
+          valid: false,
+          reason: 'not a (double) composite receipt',
+          receiptDigest,
+          verifyMs: 0,
+        }
+      const journal = Buffer.from(parsed.journal ?? '', 'hex')
+      if (journal.toString() !== `journal of ${imageId}`)
+        return {
+          valid: false,
+          reason: 'the receipt is for another image',
+          receiptDigest,
+          verifyMs: 0,
+        }
+      return {
+        valid: true,
+        receiptDigest,
+        journalDigest: sha256(journal),
+        kind: 'composite',
+        segments,
+        verifyMs: 0,
+      }
+    },
+  }
 }

@@ -69,7 +69,31 @@ interface NodeSettings {
     readonly offerWindowMs?: number
     readonly claimTtlMs?: number
     readonly bitfieldIntervalMs?: number
+    readonly verification?: {
+      readonly count: number
+      readonly quorum: number
+      /** Wei, as a decimal string. */
+      readonly maxFee?: string
+      readonly waitMs?: number
+      readonly timeoutMs?: number
+    }
   }
+  readonly verifierNode?: {
+    /** Wei per job, as a decimal string. */
+    readonly fee?: string
+    readonly capacity?: number
+    readonly adIntervalMs?: number
+  }
+}
+
+/** A wei amount from settings: a decimal string (JSON numbers lose precision past 2^53). */
+function weiSetting(value: string | undefined, name: string): bigint | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,77})$/.test(value))
+    throw new UsageError(
+      `settings ${name} must be wei as a decimal string, not ${JSON.stringify(value)}`,
+    )
+  return BigInt(value)
 }
 
 export const node: CommandRun = async (argv, context) => {
@@ -80,6 +104,8 @@ export const node: CommandRun = async (argv, context) => {
     'api-port': { type: 'string' },
     // For tests and the devnet: a prover that lies in a given way.
     fault: { type: 'string' },
+    // For tests and the devnet: a verifier that lies about every receipt.
+    'verifier-fault': { type: 'string' },
   })
   const { openCore } = await import('../../core.ts')
   const { createLogger, parseLogLevel } = await import('../../log/logger.ts')
@@ -103,13 +129,57 @@ export const node: CommandRun = async (argv, context) => {
     if (fault !== undefined && !roles.includes('prover')) {
       throw new UsageError('--fault needs the prover role')
     }
+    const verifierFault = choice(values['verifier-fault'], '--verifier-fault', [
+      'says-invalid',
+      'says-valid',
+    ] as const)
+    if (verifierFault !== undefined && !roles.includes('verifier')) {
+      throw new UsageError('--verifier-fault needs the verifier role')
+    }
+    const clientNode = settings.clientNode
+    const { verification, ...clientTimings } = clientNode ?? {}
+    const maxFee = weiSetting(verification?.maxFee, 'clientNode.verification.maxFee')
+    const verifierFee = weiSetting(settings.verifierNode?.fee, 'verifierNode.fee')
     const daemon = await startDaemon(core, {
       roles,
       listen,
       bootstrap,
       apiPort,
       ...(fault !== undefined ? { fault } : {}),
-      ...(settings.clientNode !== undefined ? { client: settings.clientNode } : {}),
+      ...(verifierFault !== undefined ? { verifierFault } : {}),
+      ...(clientNode !== undefined
+        ? {
+            client: {
+              ...clientTimings,
+              ...(verification !== undefined
+                ? {
+                    verification: {
+                      count: verification.count,
+                      quorum: verification.quorum,
+                      ...(verification.waitMs !== undefined ? { waitMs: verification.waitMs } : {}),
+                      ...(verification.timeoutMs !== undefined
+                        ? { timeoutMs: verification.timeoutMs }
+                        : {}),
+                      ...(maxFee !== undefined ? { maxFee } : {}),
+                    },
+                  }
+                : {}),
+            },
+          }
+        : {}),
+      ...(settings.verifierNode !== undefined
+        ? {
+            verifier: {
+              ...(verifierFee !== undefined ? { fee: verifierFee } : {}),
+              ...(settings.verifierNode.capacity !== undefined
+                ? { capacity: settings.verifierNode.capacity }
+                : {}),
+              ...(settings.verifierNode.adIntervalMs !== undefined
+                ? { adIntervalMs: settings.verifierNode.adIntervalMs }
+                : {}),
+            },
+          }
+        : {}),
     })
     process.stdout.write(
       JSON.stringify({
