@@ -4,7 +4,12 @@ import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { WholesumError, type ProverPlugin, type VerifierPlugin } from '@wholesum/plugin-api'
+import {
+  WholesumError,
+  type PaymentsPlugin,
+  type ProverPlugin,
+  type VerifierPlugin,
+} from '@wholesum/plugin-api'
 import { createLogger, type ComponentLogger } from './log/logger.ts'
 import { PluginHost } from './plugins/index.ts'
 
@@ -15,12 +20,16 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 export const DEFAULT_PROVER = 'prover-risc0'
 /** The builtin verifier (risc0's verifier without the prover); the `verifier` setting picks another. */
 export const DEFAULT_VERIFIER = 'verifier'
+/** The builtin payments plugin (the escrow on an EVM chain, over viem). */
+export const DEFAULT_PAYMENTS = 'payments-evm'
 
 export interface Settings {
   /** Name of the prover plugin to use. */
   readonly prover?: string
   /** Name of the verifier plugin a verifier node uses. */
   readonly verifier?: string
+  /** The node's payments (settings `payments`); `plugin` names the payments plugin. */
+  readonly payments?: { readonly plugin?: string }
   /** One section per plugin, handed to that plugin only. */
   readonly plugins?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
 }
@@ -42,6 +51,8 @@ export interface Core {
   prover(): Promise<ProverPlugin>
   /** The active verifier plugin, activated on first use. */
   verifier(): Promise<VerifierPlugin>
+  /** The payments plugin, activated on first use (its settings name the chain and escrow). */
+  payments(): Promise<PaymentsPlugin>
   close(): Promise<void>
 }
 
@@ -78,6 +89,8 @@ export async function openCore(options: CoreOptions = {}): Promise<Core> {
   const proverName = settings.prover ?? DEFAULT_PROVER
   let prover: ProverPlugin | undefined
   let verifier: VerifierPlugin | undefined
+  let payments: PaymentsPlugin | undefined
+  const paymentsName = settings.payments?.plugin ?? DEFAULT_PAYMENTS
   const verifierName = settings.verifier ?? DEFAULT_VERIFIER
   return {
     home,
@@ -97,6 +110,13 @@ export async function openCore(options: CoreOptions = {}): Promise<Core> {
         verifier = host.get('verifier', verifierName)
       }
       return verifier
+    },
+    async payments() {
+      if (payments === undefined) {
+        await host.activate(paymentsName)
+        payments = host.get('payments', paymentsName)
+      }
+      return payments
     },
     close: () => host.shutdown(),
   }

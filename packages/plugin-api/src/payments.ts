@@ -185,6 +185,11 @@ export interface PaymentsPlugin {
   withdrawCollateral(jobKey: Hex, options?: TxOptions): Promise<TxReceipt>
   registerVerifier(bond: bigint, options?: TxOptions): Promise<TxReceipt>
   minVerifierBond(): Promise<bigint>
+  /**
+   * The chain's clock: the latest block's timestamp, unix seconds. Deadlines on the escrow are in
+   * the chain's time, which may differ from this machine's clock.
+   */
+  chainTime(): Promise<number>
   /** Wei held by `who` (this account by default). */
   balance(who?: Address): Promise<bigint>
 }

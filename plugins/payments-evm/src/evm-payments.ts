@@ -359,6 +359,10 @@ export class EvmPayments implements PaymentsPlugin {
     })
   }
 
+  async chainTime(): Promise<number> {
+    return Number((await this.#client.getBlock()).timestamp)
+  }
+
   async balance(who: Address = this.account): Promise<bigint> {
     const address = checked('balance', () => getAddress(who))
     return this.#client.getBalance({ address })

@@ -88,11 +88,15 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     load: async () => (await import('./commands/local.ts')).verify,
   },
   devnet: {
-    usage: `wholesum devnet [--provers N] [--program P] [--input F] [--po2 N] [--price WEI] [--out DIR]
-                [--liar corrupt|wrong-segment] [--timeout-s S] [--json]
-  Starts daemons on loopback (a bootstrap node, N provers, a client), submits a job through the
-  client's API and shows it being proved with a live segment map. --out (default out/devnet)
-  must be empty, absent, or a devnet's earlier output.`,
+    usage: `wholesum devnet [--provers N] [--verifiers V] [--quorum M] [--unpaid] [--program P]
+                [--input F] [--po2 N] [--price WEI] [--out DIR] [--liar corrupt|wrong-segment]
+                [--timeout-s S] [--json]
+  Starts daemons on loopback (a bootstrap node, N provers, V verifiers (default 3), a client) and
+  a local chain (anvil) with the escrow, submits a job through the client's API and shows it being
+  proved with a live segment map; a quorum of M verifiers (default a majority) attests to the
+  receipt, the job settles on the escrow, and the earnings and balances of every node are printed.
+  --unpaid (or --verifiers 0) runs without a chain. --out (default out/devnet) must be empty,
+  absent, or a devnet's earlier output.`,
     load: async () => (await import('./devnet.ts')).devnet,
   },
   'image-id': {

@@ -1,7 +1,8 @@
 // Daemons as users run them: a bootstrap node, a prover, three verifiers (one of them lying about
 // every receipt) and a client, each a `wholesum node` process on loopback, driven through the
 // client's local API and the CLI. Real libp2p, real risc0 proofs (the one-segment hello guest at
-// po2 16), real IPFS CIDs, and risc0's verifier in WebAssembly on the verifiers.
+// po2 16), real IPFS CIDs, risc0's verifier in WebAssembly on the verifiers, and every job paid
+// through the escrow on a local chain (anvil from npm), each node with its own encrypted key.
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { ApiClient, JobEvent } from '@wholesum/api-client'
-import { uploadFile } from '@wholesum/api-client/node'
+import { connect, uploadFile } from '@wholesum/api-client/node'
 import { REPO_ROOT } from '../core.ts'
 import { DaemonDevnet } from '../devnet/daemon-devnet.ts'
 import { JobStore } from '../store/index.ts'
@@ -26,6 +27,10 @@ const helloInput = join(guests, 'samples', 'hello.input')
 
 let dir: string
 let net: DaemonDevnet
+const VERIFIER_FEE = 2_000_000_000_000n
+const COLLATERAL = 1_000_000_000_000_000n
+/** What the hello job pays its prover per segment: the devnet prover's asking price (the deal's). */
+const PRICE = 1n
 
 async function wholesum(
   ...args: string[]
@@ -103,7 +108,12 @@ before(async () => {
       claimTtlMs: 180_000,
       verification: { count: 3, quorum: 2, waitMs: 60_000 },
     },
-    verifiers: [{ fee: '5' }, { fee: '5', fault: 'says-invalid' }, { fee: '5' }],
+    verifiers: [
+      { fee: VERIFIER_FEE.toString() },
+      { fee: VERIFIER_FEE.toString(), fault: 'says-invalid' },
+      { fee: VERIFIER_FEE.toString() },
+    ],
+    payments: { collateral: COLLATERAL.toString(), claimWindowS: 10, quorum: 2 },
     // Work goes as soon as a job ends; outputs stay (the default).
     clientStorage: { retention: { workHours: 0 } },
   })
@@ -203,6 +213,64 @@ describe('daemons on loopback, driven through the API and the CLI', () => {
     assert.equal(job.status, 'done')
     assert.equal(job.imageId, imageId)
     assert.equal(job.segmentStates[0].provedBy, net.provers[0]!.peerId)
+  })
+
+  test('the job was paid through the escrow: the prover per segment, the honest verifiers their fee, the liar nothing, the client the rest back, to the wei', async () => {
+    const chain = net.chain!
+    const address = (name: string) => net.accounts.get(name)!
+    const earnings = async (home: string) => (await connect(home)).earnings({ jobId: doneJob })
+    const paid = async (home: string, role: string) => {
+      const deadline = Date.now() + 60_000
+      for (;;) {
+        const entry = (await earnings(home)).entries.find((e) => e.role === role)
+        if (entry?.status === 'paid') return entry
+        if (Date.now() > deadline)
+          throw new Error(`${home}: ${role} not paid: ${JSON.stringify(entry)}`)
+        await new Promise((r) => setTimeout(r, 500))
+      }
+    }
+    const prover = await paid(net.provers[0]!.home, 'prover')
+    assert.equal(prover.segments, 1)
+    assert.equal(prover.paidWei, PRICE.toString())
+    assert.deepEqual(
+      prover.txHashes.map((t) => t.kind),
+      ['collateral', 'claim'],
+    )
+    for (const i of [0, 2]) {
+      const verifier = await paid(net.verifiers[i]!.home, 'verifier')
+      assert.equal(verifier.paidWei, VERIFIER_FEE.toString())
+    }
+    assert.equal((await earnings(net.verifiers[1]!.home)).entries.length, 0)
+
+    // Past the claim window (the devnet's chain moves its clock), the client takes back the rest
+    // and the prover its collateral.
+    await chain.advance(3600 + 60)
+    const deadline = Date.now() + 60_000
+    let client
+    for (;;) {
+      client = (await earnings(net.client.home)).entries.find((e) => e.role === 'client')
+      const back = (await earnings(net.provers[0]!.home)).entries[0]?.txHashes.some(
+        (t) => t.kind === 'collateral-back',
+      )
+      if (client?.status === 'refunded' && back === true) break
+      if (Date.now() > deadline) throw new Error(`not refunded: ${JSON.stringify(client)}`)
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    const out = PRICE + 2n * VERIFIER_FEE
+    assert.equal(BigInt(client.earnedWei) - BigInt(client.paidWei), out)
+
+    // Balances to the wei: every account started with 100 ETH.
+    const start = 100n * 10n ** 18n
+    const balance = async (name: string) => {
+      const a = address(name)
+      return (await chain.balance(a)) + (await chain.feesPaidBy(a))
+    }
+    // This is the first job of the devnet: nothing else moved these accounts' money.
+    assert.equal(await balance('prover-1'), start + PRICE)
+    assert.equal(await balance('verifier-1'), start - 10n ** 18n + VERIFIER_FEE)
+    assert.equal(await balance('verifier-2'), start - 10n ** 18n)
+    assert.equal(await balance('verifier-3'), start - 10n ** 18n + VERIFIER_FEE)
+    assert.equal(await balance('client'), start - out)
   })
 
   test('three verifiers attest to the receipt: the quorum says valid, and the liar is shown wrong', async () => {

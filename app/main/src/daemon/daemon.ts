@@ -13,6 +13,9 @@ import { startNetworkNode, type NetworkNode } from '../net/node.ts'
 import { ProverService } from '../net/prover-service.ts'
 import { VerifierService, type VerifierFault } from '../net/verifier-service.ts'
 import type { VerificationPolicy } from '../net/client-service.ts'
+import { ClientPayments } from '../net/client-payments.ts'
+import { PayeePayments } from '../net/payee-payments.ts'
+import type { NodePayments } from './payments-settings.ts'
 import { faultyProver, type ProverFault } from '../testing/faulty-prover.ts'
 import { proverSettings, type ProverSettingsInput } from '../net/prover-settings.ts'
 import { Libp2pWire } from '../net/wire.ts'
@@ -42,6 +45,8 @@ export interface DaemonOptions {
   readonly fault?: ProverFault
   /** Test-only: a verifier that lies about every receipt. */
   readonly verifierFault?: VerifierFault
+  /** Paid through the escrow (settings `payments`; the chain is the payments plugin's section). */
+  readonly payments?: NodePayments
   /** The verifier role's terms (settings `verifierNode`). */
   readonly verifier?: {
     readonly fee?: bigint
@@ -121,6 +126,33 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
     housekeeper.start()
     undo.push(() => housekeeper.stop())
 
+    // Payments: one account for every role of this node, through the payments plugin.
+    const paymentsSettings = options.payments
+    const paymentsPlugin =
+      paymentsSettings !== undefined && roles.some((r) => r !== 'bootstrap')
+        ? await core.payments()
+        : undefined
+    let payee: PayeePayments | undefined
+    if (paymentsPlugin !== undefined && (roles.includes('prover') || roles.includes('verifier'))) {
+      payee = new PayeePayments({
+        payments: paymentsPlugin,
+        store,
+        wire,
+        peerKey: node.peerKey,
+        logger: logger.forComponent('payments'),
+        ...(paymentsSettings?.pollMs !== undefined ? { pollMs: paymentsSettings.pollMs } : {}),
+      })
+      payee.start()
+      undo.push(() => payee!.stop())
+    }
+    if (paymentsPlugin !== undefined) {
+      logger.info('payments on', {
+        chainId: paymentsPlugin.chainId,
+        escrow: paymentsPlugin.escrow,
+        account: paymentsPlugin.account,
+      })
+    }
+
     if (roles.includes('bootstrap')) {
       // A bootstrap node relays needs and verifiers' ads, so they flow through it before peers
       // meet directly.
@@ -136,6 +168,7 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
         wire,
         storage: node.storage,
         prover: plugin,
+        ...(payee !== undefined ? { payments: payee } : {}),
         settings: proverSettings(
           (core.settings as { proverNode?: ProverSettingsInput }).proverNode ?? {},
           await plugin.capabilities(),
@@ -148,12 +181,35 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
       undo.push(() => prover!.stop())
     }
     if (roles.includes('verifier')) {
+      const bond = paymentsSettings?.registerBond
+      if (
+        paymentsPlugin !== undefined &&
+        bond !== undefined &&
+        !(await paymentsPlugin.isActiveVerifier(paymentsPlugin.account))
+      ) {
+        const sent = await paymentsPlugin.registerVerifier(bond)
+        logger.info('registered as a verifier on the escrow', {
+          bond: bond.toString(),
+          tx: sent.hash,
+        })
+      }
+      const verifierFee = options.verifier?.fee ?? 0n
       const verifier = new VerifierService({
+        ...(payee !== undefined
+          ? {
+              payments: {
+                payee: await payee.payee(),
+                signer: paymentsPlugin!,
+                onSigned: (jobId: string, jobKey: `0x${string}`, client: string, fee: bigint) =>
+                  payee!.signed(jobId, jobKey, client, fee),
+              },
+            }
+          : {}),
         wire,
         storage: node.storage,
         checker: await core.verifier(),
         logger: logger.forComponent('verifier'),
-        fee: options.verifier?.fee ?? 0n,
+        fee: verifierFee,
         ...(options.verifier?.capacity !== undefined
           ? { capacity: options.verifier.capacity }
           : {}),
@@ -168,7 +224,32 @@ export async function startDaemon(core: Core, options: DaemonOptions): Promise<D
     }
     let client: ClientService | undefined
     if (roles.includes('client')) {
+      let clientPayments: ClientPayments | undefined
+      if (paymentsPlugin !== undefined && paymentsSettings !== undefined) {
+        clientPayments = new ClientPayments({
+          payments: paymentsPlugin,
+          store,
+          logger: logger.forComponent('payments'),
+          self: node.peerId,
+          policy: {
+            collateral: paymentsSettings.collateral,
+            claimWindowS: paymentsSettings.claimWindowS,
+            verifiers: paymentsSettings.verifiers,
+            quorum: paymentsSettings.quorum,
+            ...(paymentsSettings.maxVerifierFee !== undefined
+              ? { maxVerifierFee: paymentsSettings.maxVerifierFee }
+              : {}),
+            ...(paymentsSettings.waitMs !== undefined ? { waitMs: paymentsSettings.waitMs } : {}),
+            ...(paymentsSettings.refundPollMs !== undefined
+              ? { refundPollMs: paymentsSettings.refundPollMs }
+              : {}),
+          },
+        })
+        clientPayments.start()
+        undo.push(() => clientPayments!.stop())
+      }
       client = new ClientService({
+        ...(clientPayments !== undefined ? { payments: clientPayments } : {}),
         wire,
         storage: node.storage,
         prover: await core.prover(),

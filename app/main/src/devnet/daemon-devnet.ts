@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises'
 import type { ApiClient } from '@wholesum/api-client'
 import { connect } from '@wholesum/api-client/node'
 import { TOPICS } from '../protocol/messages.ts'
+import { startDevnetChain, type DevnetChain } from './chain.ts'
 import {
   proverArgs,
   spawnNode,
@@ -34,6 +35,15 @@ export interface DaemonDevnetOptions {
   }
   /** Verifier nodes, each with its fee (wei, decimal) and, in tests, a lie to tell. */
   readonly verifiers?: readonly DevnetVerifierSpec[]
+  /**
+   * Jobs paid through the escrow on a local chain (anvil on loopback, the escrow deployed, every
+   * node a funded account of its own): the client's terms (wei as decimal strings).
+   */
+  readonly payments?: {
+    readonly collateral?: string
+    readonly claimWindowS?: number
+    readonly quorum?: number
+  }
   /** The client daemon's `storage` settings (quota, retention). */
   readonly clientStorage?: Record<string, unknown>
   readonly logLevel?: string
@@ -49,6 +59,12 @@ export class DaemonDevnet {
   readonly bootstrap: NodeProcess
   readonly provers: NodeProcess[]
   verifiers: NodeProcess[] = []
+  /** The local chain, when the devnet's jobs are paid. */
+  chain: DevnetChain | undefined
+  /** The client's payments settings, kept for its restarts. */
+  private clientPayments: Record<string, unknown> = {}
+  /** Each node's account on it, by node name. */
+  readonly accounts = new Map<string, `0x${string}`>()
   client: NodeProcess
   api: ApiClient
   private readonly options: DaemonDevnetOptions
@@ -81,6 +97,18 @@ export class DaemonDevnet {
     await mkdir(dir, { recursive: true })
     const log = options.logLevel !== undefined ? { logLevel: options.logLevel } : {}
     const started: NodeProcess[] = []
+    const chain = options.payments !== undefined ? await startDevnetChain() : undefined
+    const accounts = new Map<string, `0x${string}`>()
+    // A node's payments settings: its own funded account, and its role's terms.
+    const paid = async (
+      name: string,
+      terms: Record<string, unknown>,
+    ): Promise<Record<string, unknown>> => {
+      if (chain === undefined) return {}
+      const account = await chain.account(join(dir, name))
+      accounts.set(name, account.address)
+      return { plugins: { 'payments-evm': account.plugin }, payments: terms }
+    }
     try {
       const bootstrap = await spawnNode(
         'bootstrap',
@@ -92,15 +120,19 @@ export class DaemonDevnet {
       const via = bootstrap.addresses[0]!
       const provers = await Promise.all(
         options.provers.map((spec, i) =>
-          spawnNode(`prover-${i + 1}`, join(dir, `prover-${i + 1}`), proverArgs(via, spec), {
-            ...log,
-            settings: { proverNode: { minPricePerSegment: 1, ...spec.settings } },
-          }),
+          (async () =>
+            spawnNode(`prover-${i + 1}`, join(dir, `prover-${i + 1}`), proverArgs(via, spec), {
+              ...log,
+              settings: {
+                proverNode: { minPricePerSegment: 1, ...spec.settings },
+                ...(await paid(`prover-${i + 1}`, { pollMs: 500 })),
+              },
+            }))(),
         ),
       )
       started.push(...provers)
       const verifiers = await Promise.all(
-        (options.verifiers ?? []).map((spec, i) =>
+        (options.verifiers ?? []).map(async (spec, i) =>
           spawnNode(
             `verifier-${i + 1}`,
             join(dir, `verifier-${i + 1}`),
@@ -111,12 +143,33 @@ export class DaemonDevnet {
               via,
               ...(spec.fault !== undefined ? ['--verifier-fault', spec.fault] : []),
             ],
-            { ...log, settings: { verifierNode: { fee: spec.fee ?? '0', adIntervalMs: 2_000 } } },
+            {
+              ...log,
+              settings: {
+                verifierNode: { fee: spec.fee ?? '0', adIntervalMs: 2_000 },
+                ...(await paid(`verifier-${i + 1}`, {
+                  pollMs: 500,
+                  registerBond: (10n ** 18n).toString(),
+                })),
+              },
+            },
           ),
         ),
       )
       started.push(...verifiers)
-      const client = await spawnClient(dir, via, options)
+      const verifierCount = options.verifiers?.length ?? 0
+      const clientPayments =
+        options.payments !== undefined
+          ? await paid('client', {
+              collateral: options.payments.collateral ?? '1000000000000000',
+              claimWindowS: options.payments.claimWindowS ?? 10,
+              verifiers: verifierCount,
+              quorum: options.payments.quorum ?? Math.floor(verifierCount / 2) + 1,
+              waitMs: 60_000,
+              refundPollMs: 1_000,
+            })
+          : {}
+      const client = await spawnClient(dir, via, options, undefined, clientPayments)
       started.push(client)
       const net = new DaemonDevnet(
         dir,
@@ -127,10 +180,14 @@ export class DaemonDevnet {
         options,
       )
       net.verifiers = verifiers
+      net.chain = chain
+      net.clientPayments = clientPayments
+      for (const [name, address] of accounts) net.accounts.set(name, address)
       await net.waitForMesh(30_000)
       return net
     } catch (err) {
       await Promise.all(started.map((p) => stopProcess(p)))
+      await chain?.stop()
       throw err
     }
   }
@@ -161,9 +218,13 @@ export class DaemonDevnet {
   /** Starts the client daemon again on its home: same key, same store, same API token. */
   async restartClient(): Promise<void> {
     await stopProcess(this.client)
-    this.client = await spawnClient(this.dir, this.bootstrap.addresses[0]!, this.options, [
-      ...this.client.addresses.map((a) => a.replace(/\/p2p\/.*$/, '')),
-    ])
+    this.client = await spawnClient(
+      this.dir,
+      this.bootstrap.addresses[0]!,
+      this.options,
+      [...this.client.addresses.map((a) => a.replace(/\/p2p\/.*$/, ''))],
+      this.clientPayments,
+    )
     this.api = await connect(this.client.home)
   }
 
@@ -171,6 +232,7 @@ export class DaemonDevnet {
     await Promise.all(
       [this.client, ...this.provers, ...this.verifiers, this.bootstrap].map((p) => stopProcess(p)),
     )
+    await this.chain?.stop()
   }
 }
 
@@ -179,6 +241,7 @@ function spawnClient(
   bootstrapAddr: string,
   options: DaemonDevnetOptions,
   listen?: readonly string[],
+  payments: Record<string, unknown> = {},
 ): Promise<NodeProcess> {
   return spawnNode(
     'client',
@@ -195,6 +258,7 @@ function spawnClient(
       settings: {
         ...(options.client !== undefined ? { clientNode: options.client } : {}),
         ...(options.clientStorage !== undefined ? { storage: options.clientStorage } : {}),
+        ...payments,
       },
     },
   )

@@ -20,6 +20,7 @@ import { deriveJobId } from '../protocol/job-id.ts'
 import { PROTOCOLS, TOPICS, pipelineTopic, type MessageOf } from '../protocol/messages.ts'
 import { checkDeliveredReceipt, putFile } from './transfer.ts'
 import { requestAttestations } from './attest.ts'
+import type { ClientPayments } from './client-payments.ts'
 import { payeeProblem } from './payee.ts'
 import { VerifierBook } from '../pipeline/verifier-book.ts'
 import { tallyAttestations } from '../pipeline/quorum.ts'
@@ -204,6 +205,11 @@ export interface ClientServiceOptions {
   readonly onEvent?: (event: ClientEvent, eventId: number | undefined) => void
   /** Independent verifiers attest to every final receipt before the job finishes. */
   readonly verification?: VerificationPolicy
+  /**
+   * Jobs pay through the escrow: opened with a budget and verifier set before the need, one
+   * acceptance per credited segment, settled once a quorum attested the receipt.
+   */
+  readonly payments?: ClientPayments
 }
 
 export interface VerificationPolicy {
@@ -348,6 +354,7 @@ const CLIENT_PROTOCOLS = [
   PROTOCOLS.claim,
   PROTOCOLS.proof,
   PROTOCOLS.status,
+  PROTOCOLS.payout,
 ] as const
 
 const STATELESS: ReadonlySet<ClientCommand['type']> = new Set([
@@ -407,7 +414,12 @@ export class ClientService {
     await wire.handle(PROTOCOLS.claim, (m, from) => this.onClaim(m, from))
     await wire.handle(PROTOCOLS.proof, (m, from) => this.onProof(m, from))
     await wire.handle(PROTOCOLS.status, (m) => this.onStatus(m))
-    if (this.options.verification !== undefined)
+    await wire.handle(PROTOCOLS.payout, (m, from) =>
+      this.options.payments !== undefined
+        ? this.options.payments.onPayoutRequest(m, from)
+        : { type: 'decline', body: { jobId: m.body.jobId, reason: 'this client pays nobody' } },
+    )
+    if (this.options.verification !== undefined || this.options.payments !== undefined)
       wire.subscribe(TOPICS.verifiers, (m) => {
         if (m.type === 'verifier-ad') void this.onVerifierAd(m)
       })
@@ -653,6 +665,27 @@ export class ClientService {
       },
       clientAddrs: wire.addresses().slice(0, 8),
     }
+    const payments = this.options.payments
+    if (payments !== undefined) {
+      try {
+        const escrow = await payments.open(
+          {
+            jobId,
+            segments: execution.segments.length,
+            rewardPerSegment: BigInt(plan.rewardPerSegment),
+            deadline: plan.deadline,
+          },
+          this.verifiers,
+        )
+        ;(needBody as NeedBody).escrow = escrow
+      } catch (err) {
+        const reason = `the job could not be opened on the escrow: ${(err as Error).message}`
+        store?.updateJob(jobId, { status: 'failed', error: reason })
+        this.emit(jobId, onEvent, { type: 'phase', jobId, phase: 'failed', reason })
+        this.emit(jobId, onEvent, { type: 'finished', jobId, status: 'failed', reason })
+        throw new WholesumError('EXECUTION_FAILED', `job ${jobId}: ${reason}`)
+      }
+    }
     const machine = new ClientJob({
       need: {
         jobId,
@@ -766,6 +799,8 @@ export class ClientService {
         },
       }
       const machine = new ClientJob(config, snapshotFromStore(store, record.jobId))
+      // An escrowed job's verifiers and provers' accounts come back with it.
+      this.options.payments?.restore(record.jobId)
       const job: RunningJob = {
         id: record.jobId,
         machine,
@@ -960,6 +995,16 @@ export class ClientService {
             prover: command.prover,
             index: command.index,
           })
+          if (this.options.payments?.isEscrowed(job.id) === true) {
+            void this.options.payments
+              .accept(
+                job.id,
+                command.prover,
+                command.index,
+                job.machine.dealPrice(command.prover) ?? 0n,
+              )
+              .catch((err) => this.warn(job, 'acceptance not signed', err))
+          }
           break
         case 'copied':
           this.options.logger.warn('a prover delivered a receipt another prover delivered first', {
@@ -1276,7 +1321,17 @@ export class ClientService {
    * A job whose verifiers reach no quorum still has its receipt: the events say so.
    */
   private async attest(job: RunningJob, outcome: JobOutcome): Promise<void> {
-    const policy = this.options.verification
+    const payments = this.options.payments
+    const named = payments?.verifiersOf(job.id)
+    const policy: VerificationPolicy | undefined =
+      named !== undefined
+        ? {
+            ...this.options.verification,
+            count: named.length,
+            quorum: payments!.quorum(named.length),
+            waitMs: 0,
+          }
+        : this.options.verification
     if (policy === undefined) return
     const { wire, store } = this.options
     const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
@@ -1293,7 +1348,7 @@ export class ClientService {
         exclude,
         ...(policy.maxFee !== undefined ? { maxFee: policy.maxFee } : {}),
       })
-    let picked = pick()
+    let picked = named !== undefined ? [...named] : pick()
     const waitUntil = this.clock() + (policy.waitMs ?? 30_000)
     while (picked.length < policy.count && this.clock() < waitUntil) {
       await new Promise((r) => setTimeout(r, 250))
@@ -1391,6 +1446,57 @@ export class ClientService {
       invalid: tally.invalid,
       wrong: tally.wrong,
     })
+    if (named === undefined || payments === undefined) return
+    if (tally.verdict !== 'valid') {
+      this.options.logger.warn('no settlement: the verifiers reached no valid verdict', {
+        jobId: job.id,
+      })
+      return
+    }
+    const agreeing = views
+      .filter((v) => v.verdict === 'valid' && !tally.wrong.includes(v.verifier))
+      .map((v) => v.verifier)
+    await payments.settle({
+      jobId: job.id,
+      receiptDigest: own.receiptDigest,
+      journalDigest: own.journalDigest,
+      agreeing,
+      askToSign: async (verifiers, terms) => {
+        const signed = await requestAttestations(
+          wire,
+          verifiers.map((v) => ({
+            peer: v.peer,
+            ...(v.addrs !== undefined ? { addrs: v.addrs } : {}),
+          })),
+          {
+            jobId: job.id,
+            imageId: job.imageId,
+            receiptCid: outcome.cids.receipt,
+            journalDigest: own.journalDigest,
+            settlement: {
+              chainId: payments.payments.chainId,
+              contract: payments.payments.escrow.toLowerCase(),
+              jobKey: terms.jobKey,
+              root: terms.root,
+              total: terms.total.toString(),
+            },
+          },
+          { timeoutMs: policy.timeoutMs ?? 10 * 60_000 },
+        )
+        const signatures = new Map<string, string>()
+        for (const reply of signed) {
+          const signature = reply.attestation?.body.settlementSignature
+          if (signature === undefined) continue
+          signatures.set(reply.verifier, signature)
+          try {
+            store?.setAttestationSignature(job.id, reply.verifier, signature)
+          } catch (err) {
+            this.warn(job, 'settlement signature not recorded', err)
+          }
+        }
+        return signatures
+      },
+    })
   }
 
   private async onOffer(message: MessageOf<'offer'>, from: string): Promise<Reply> {
@@ -1398,6 +1504,14 @@ export class ClientService {
     const job = this.jobs.get(body.jobId)
     if (job === undefined)
       return { type: 'decline', body: { jobId: body.jobId, reason: 'unknown job' } }
+    const payments = this.options.payments
+    if (payments?.isEscrowed(job.id) === true) {
+      const problem = await payments.offerProblem(job.id, from, body.payee)
+      if (problem !== undefined) {
+        this.options.logger.info('offer declined', { jobId: job.id, prover: from, problem })
+        return { type: 'decline', body: { jobId: job.id, reason: problem.slice(0, 256) } }
+      }
+    }
     // Checked before the offer is weighed: its reported Hz counts only with a receipt that verifies.
     // Waited for a bounded time: the check queues behind whatever the worker is doing, and the
     // offer's stream must be answered before the prover's request gives up (a deal made after that

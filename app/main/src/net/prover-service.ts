@@ -23,6 +23,7 @@ import { maxManifestBytes, parseManifest, type JobManifest } from '../protocol/m
 import { fetchFromHolder, fetchReceipt, fetchToFile, putFile } from './transfer.ts'
 import type { BodyOf, Wire } from './wire.ts'
 import type { JobStore } from '../store/index.ts'
+import type { PayeePayments } from './payee-payments.ts'
 
 /** Waits before an offer that got no answer is sent again (then it has failed). */
 const OFFER_RETRY_DELAYS_MS = [1_000, 3_000]
@@ -40,6 +41,12 @@ export interface ProverServiceOptions {
   readonly random?: () => number
   readonly clock?: () => number
   readonly onEvent?: (event: ProverEvent) => void
+  /**
+   * Where this prover is paid: escrowed jobs are checked on chain before an offer, the offer
+   * names this node's account, collateral goes in with the deal, and the job's payout is claimed.
+   * Without it, escrowed jobs are passed over (they pay only a named account).
+   */
+  readonly payments?: PayeePayments
 }
 
 export type ProverEvent =
@@ -85,6 +92,8 @@ export class ProverService {
   readonly agent: ProverAgent
   private readonly options: ProverServiceOptions
   private readonly jobs = new Map<string, DealtJob>()
+  /** Jobs this node will not work on, remembered so that the reason is logged once. */
+  private readonly passedOver = new Set<string>()
   private readonly clock: () => number
   private readonly random: () => number
   private timer: ReturnType<typeof setInterval> | undefined
@@ -175,6 +184,33 @@ export class ProverService {
       })
       return
     }
+    if (need.escrow !== undefined) {
+      const payments = this.options.payments
+      if (payments === undefined) {
+        this.passOver(need.jobId, 'it pays through an escrow and this node has no payments set up')
+        return
+      }
+      void payments.needProblem(need).then((problem) => {
+        if (problem === undefined) this.admitNeed(need, message.from)
+        else this.passOver(need.jobId, problem)
+      })
+      return
+    }
+    this.admitNeed(need, message.from)
+  }
+
+  /** Says once why a job is not for this node (a need is announced again every few seconds). */
+  private passOver(jobId: string, reason: string): void {
+    if (this.passedOver.has(jobId)) return
+    this.passedOver.add(jobId)
+    while (this.passedOver.size > 1024)
+      this.passedOver.delete(this.passedOver.values().next().value!)
+    this.options.logger.info('need passed over', { jobId, reason })
+  }
+
+  private admitNeed(need: NeedBody, from: string): void {
+    if (this.stopped) return
+    const message = { from }
     const terms = toTerms(need)
     const known = this.jobs.get(need.jobId)
     if (known === undefined) this.jobs.set(need.jobId, { need, client: message.from })
@@ -342,6 +378,9 @@ export class ProverService {
               : {}),
           },
           recursion: offer.recursion,
+          ...(job.need.escrow !== undefined && this.options.payments !== undefined
+            ? { payee: await this.options.payments.payee() }
+            : {}),
         },
         job.need.clientAddrs,
       )
@@ -352,6 +391,8 @@ export class ProverService {
       ) {
         job.manifestCid = reply.body.manifestCid
         job.manifest = await this.fetchManifest(jobId, reply.body.manifestCid)
+        // Collateral before any work: the escrow pays only provers that posted it.
+        if (job.need.escrow !== undefined) await this.options.payments!.dealt(job.need, client)
         this.remember(jobId, job)
         this.agent.offerAnswered(jobId, true, this.clock())
         this.options.onEvent?.({ type: 'offered', jobId, dealt: true })

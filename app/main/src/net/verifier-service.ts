@@ -47,7 +47,12 @@ export interface VerifierServiceOptions {
   /** Fetching the receipt may stall at most this long between blocks (ms). */
   readonly fetchTimeoutMs?: number
   /** Where it is paid, and what signs settlements; absent: it attests, unpaid. */
-  readonly payments?: { readonly payee: PayeeBody; readonly signer: SettlementSigner }
+  readonly payments?: {
+    readonly payee: PayeeBody
+    readonly signer: SettlementSigner
+    /** A settlement was signed: the fee is owed, to be claimed from the client's payout. */
+    readonly onSigned?: (jobId: string, jobKey: `0x${string}`, client: string, fee: bigint) => void
+  }
   readonly fault?: VerifierFault
   readonly clock?: () => number
   readonly onEvent?: (event: VerifierEvent) => void
@@ -166,8 +171,15 @@ export class VerifierService {
         ...(reason !== undefined ? { reason: reason.slice(0, 256) } : {}),
         verifiedAt: this.clock(),
       }
-      if (valid && body.settlement !== undefined && signer !== undefined)
+      if (valid && body.settlement !== undefined && signer !== undefined) {
         attestation.settlementSignature = await this.sign(signer, body.settlement, attestation)
+        this.options.payments?.onSigned?.(
+          body.jobId,
+          `0x${body.settlement.jobKey}`,
+          from,
+          this.options.fee,
+        )
+      }
       this.options.onEvent?.({
         type: 'attested',
         jobId: body.jobId,

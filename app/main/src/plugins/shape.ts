@@ -43,6 +43,7 @@ export const CAPABILITY_METHODS: { readonly [K in PluginKind]: readonly string[]
     'withdrawCollateral',
     'registerVerifier',
     'minVerifierBond',
+    'chainTime',
     'balance',
   ],
 }

@@ -8,6 +8,7 @@
 // sends arrives, as with a peer whose machine went away. A reply can be lost after its request
 // was served (loseReplies), as when a stream breaks under both sides.
 
+import type { Ed25519PrivateKey } from '@libp2p/interface'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { UnavailableError } from '@wholesum/plugin-api'
@@ -40,9 +41,13 @@ export class MemoryNetwork {
   readonly #gone = new Set<string>()
   readonly #lostReplies = new Map<string, number>()
 
-  /** A new node with a fresh Ed25519 key. */
-  async join(logger: ComponentLogger, clock: () => number = Date.now): Promise<MemoryWire> {
-    const key = await generateKeyPair('Ed25519')
+  /** A new node with its own Ed25519 key (a fresh one unless given: a test that signs with it too). */
+  async join(
+    logger: ComponentLogger,
+    clock: () => number = Date.now,
+    peerKey?: Ed25519PrivateKey,
+  ): Promise<MemoryWire> {
+    const key = peerKey ?? (await generateKeyPair('Ed25519'))
     const wire = new MemoryWire(
       this,
       peerIdFromPrivateKey(key).toString(),

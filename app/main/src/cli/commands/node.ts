@@ -78,6 +78,8 @@ interface NodeSettings {
       readonly timeoutMs?: number
     }
   }
+  /** Paid through the escrow: see daemon/payments-settings.ts. */
+  readonly payments?: unknown
   readonly verifierNode?: {
     /** Wei per job, as a decimal string. */
     readonly fee?: string
@@ -140,6 +142,8 @@ export const node: CommandRun = async (argv, context) => {
     const { verification, ...clientTimings } = clientNode ?? {}
     const maxFee = weiSetting(verification?.maxFee, 'clientNode.verification.maxFee')
     const verifierFee = weiSetting(settings.verifierNode?.fee, 'verifierNode.fee')
+    const { parsePaymentsSettings } = await import('../../daemon/payments-settings.ts')
+    const payments = parsePaymentsSettings(settings.payments)
     const daemon = await startDaemon(core, {
       roles,
       listen,
@@ -147,6 +151,7 @@ export const node: CommandRun = async (argv, context) => {
       apiPort,
       ...(fault !== undefined ? { fault } : {}),
       ...(verifierFault !== undefined ? { verifierFault } : {}),
+      ...(payments !== undefined ? { payments } : {}),
       ...(clientNode !== undefined
         ? {
             client: {
