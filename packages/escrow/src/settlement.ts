@@ -44,3 +44,25 @@ export function settlementTree(payouts: readonly Payout[]): SettlementTree {
     },
   }
 }
+
+/**
+ * Whether `proof` shows (payee, amount) to be a leaf of `root`, as the contract will check it: a
+ * payee checks the leaf its client sent before it spends gas on a claim, or trusts it.
+ */
+export function leafInRoot(
+  root: Hex,
+  payee: Address,
+  amount: bigint,
+  proof: readonly Hex[],
+): boolean {
+  try {
+    return StandardMerkleTree.verify(
+      root,
+      ['address', 'uint256'],
+      [getAddress(payee), amount.toString()],
+      [...proof],
+    )
+  } catch {
+    return false
+  }
+}

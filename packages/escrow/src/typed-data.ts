@@ -121,3 +121,19 @@ export function compareAddresses(a: Address, b: Address): number {
   const y = BigInt(b)
   return x < y ? -1 : x > y ? 1 : 0
 }
+
+const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n
+
+/**
+ * Why the contract would refuse `signature`, or undefined when it takes it: OpenZeppelin's ECDSA
+ * accepts 65 bytes with v 27 or 28 and s in the lower half of the curve order only, while viem
+ * recovers from others too. Checked before a signature is kept or sent on chain.
+ */
+export function signatureProblem(signature: string): string | undefined {
+  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return 'not 65 bytes'
+  const s = BigInt(`0x${signature.slice(66, 130)}`)
+  const v = Number.parseInt(signature.slice(130, 132), 16)
+  if (v !== 27 && v !== 28) return `v is ${v}, not 27 or 28`
+  if (s === 0n || s > SECP256K1_HALF_N) return 's is not in the lower half of the curve order'
+  return undefined
+}

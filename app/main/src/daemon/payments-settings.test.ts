@@ -7,9 +7,9 @@ describe('payments settings', () => {
     assert.equal(parsePaymentsSettings(undefined), undefined)
   })
 
-  it('defaults: three verifiers, a majority quorum, a day to claim, no collateral', () => {
+  it('defaults: three verifiers, a majority quorum, a day to claim, 0.001 ether of collateral', () => {
     assert.deepEqual(parsePaymentsSettings({}), {
-      collateral: 0n,
+      collateral: 10n ** 15n,
       claimWindowS: 86_400,
       verifiers: 3,
       quorum: 2,
@@ -24,6 +24,10 @@ describe('payments settings', () => {
 
   it('refuses numbers for wei, a quorum over the verifiers, and unknown keys, naming them', () => {
     assert.throws(() => parsePaymentsSettings({ collateral: 5 }), /payments.collateral/)
+    assert.throws(
+      () => parsePaymentsSettings({ collateral: '0' }),
+      /payments.collateral must be above 0/,
+    )
     assert.throws(() => parsePaymentsSettings({ verifiers: 2, quorum: 3 }), /payments.quorum/)
     assert.throws(() => parsePaymentsSettings({ colateral: '1' }), /payments.colateral/)
     assert.throws(() => parsePaymentsSettings('yes'), /must be an object/)

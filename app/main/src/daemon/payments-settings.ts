@@ -5,7 +5,7 @@
 import { InvalidInputError } from '@wholesum/plugin-api'
 
 export interface NodePayments {
-  /** What each prover posts with a deal (wei); the escrow pays only provers with collateral. */
+  /** What each prover posts with a deal (wei, above 0: the escrow pays only provers with some). */
   readonly collateral: bigint
   /** How long after the deadline (or the settlement) claims stay open, seconds. */
   readonly claimWindowS: number
@@ -25,6 +25,8 @@ export interface NodePayments {
 }
 
 const WEI = /^(0|[1-9][0-9]{0,77})$/
+/** 0.001 ether: what a client asks of each prover unless its settings say. */
+export const DEFAULT_COLLATERAL = 10n ** 15n
 
 function fail(name: string, rule: string): never {
   throw new InvalidInputError('INVALID_INPUT', `settings payments.${name} ${rule}`)
@@ -66,7 +68,10 @@ export function parsePaymentsSettings(section: unknown): NodePayments | undefine
   const verifiers = count(s.verifiers, 'verifiers', 1, 16) ?? 3
   const quorum = count(s.quorum, 'quorum', 1, 16) ?? Math.floor(verifiers / 2) + 1
   if (quorum > verifiers) fail('quorum', `(${quorum}) is more than verifiers (${verifiers})`)
-  const collateral = wei(s.collateral, 'collateral') ?? 0n
+  // The escrow pays only provers that posted collateral, and provers pass over a need asking none.
+  const collateral = wei(s.collateral, 'collateral') ?? DEFAULT_COLLATERAL
+  if (collateral === 0n)
+    fail('collateral', 'must be above 0: the escrow pays only provers with some')
   const optional = {
     maxVerifierFee: wei(s.maxVerifierFee, 'maxVerifierFee'),
     waitMs: count(s.waitMs, 'waitMs', 0, 3_600_000),

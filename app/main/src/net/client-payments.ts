@@ -11,7 +11,12 @@ import {
   type PaymentsPlugin,
   type SignerSignature,
 } from '@wholesum/plugin-api'
-import { settlementTree, type Payout, type SettlementTree } from '@wholesum/escrow'
+import {
+  signatureProblem,
+  settlementTree,
+  type Payout,
+  type SettlementTree,
+} from '@wholesum/escrow'
 import type { ComponentLogger } from '../log/logger.ts'
 import type { VerifierAd, VerifierBook } from '../pipeline/verifier-book.ts'
 import {
@@ -51,6 +56,8 @@ export interface ClientPaymentsOptions {
   readonly clock?: () => number
   /** Test-only: leave this prover out of the settlement root (it must claim with acceptances). */
   readonly omitFromSettlement?: string
+  /** Test-only: answer this prover's payout with a leaf that is not in the root. */
+  readonly forgeLeafOf?: string
 }
 
 /** A job paid through the escrow, as the client keeps it (also in the job's `extra.escrow`). */
@@ -61,6 +68,8 @@ interface EscrowedJob {
   readonly verifierFee: bigint
   /** Dealt provers' accounts, by peer ID. */
   readonly provers: Map<string, Address>
+  /** Accounts named by offers not yet answered, by peer ID (kept only for a deal). */
+  readonly offered: Map<string, Address>
   /** Acceptances being signed. */
   readonly signing: Set<Promise<void>>
   tree?: SettlementTree
@@ -103,6 +112,7 @@ export class ClientPayments {
   private readonly jobs = new Map<string, EscrowedJob>()
   private readonly clock: () => number
   private refundTimer: ReturnType<typeof setInterval> | undefined
+  private refunding = false
 
   constructor(options: ClientPaymentsOptions) {
     this.options = options
@@ -217,6 +227,7 @@ export class ClientPayments {
       verifiers: picked,
       verifierFee,
       provers: new Map(),
+      offered: new Map(),
       signing: new Set(),
     })
     this.persist(job.jobId)
@@ -257,11 +268,19 @@ export class ClientPayments {
       return "the payee is one of the job's verifiers"
     for (const [peer, known] of job.provers)
       if (known === account && peer !== from) return 'another prover is paid to this account'
-    if (job.provers.get(from) !== account) {
-      job.provers.set(from, account as Address)
-      this.persist(jobId)
-    }
+    job.offered.delete(from)
+    job.offered.set(from, account as Address)
+    while (job.offered.size > 1024) job.offered.delete(job.offered.keys().next().value!)
     return undefined
+  }
+
+  /** The client made a deal with `prover`: the account its offer named is the one it is paid to. */
+  dealt(jobId: string, prover: string): void {
+    const job = this.jobs.get(jobId)
+    const account = job?.offered.get(prover)
+    if (job === undefined || account === undefined || job.provers.get(prover) === account) return
+    job.provers.set(prover, account)
+    this.persist(jobId)
   }
 
   /** Writes the job's escrow state into its `extra`, beside what the client keeps there. */
@@ -311,6 +330,7 @@ export class ClientPayments {
       })),
       verifierFee: BigInt(saved.verifierFee),
       provers: new Map(Object.entries(saved.provers) as [string, Address][]),
+      offered: new Map(),
       signing: new Set(),
     }
     const payouts = extra?.settlement?.payouts
@@ -320,6 +340,29 @@ export class ClientPayments {
       )
     this.jobs.set(jobId, job)
     return true
+  }
+
+  /**
+   * After a restart: every segment credited before it gets its acceptance, if its signing was cut
+   * short (the credit was in the store, the acceptance not yet).
+   */
+  acceptMissing(
+    jobId: string,
+    credited: readonly { prover: string; segment: number; amount: bigint }[],
+  ): void {
+    const job = this.jobs.get(jobId)
+    if (job === undefined) return
+    for (const { prover, segment, amount } of credited) {
+      const account = job.provers.get(prover)
+      if (account === undefined) continue
+      const have = this.options.store
+        .getAcceptances(jobId, account)
+        .some((a) => a.segment === segment)
+      if (!have)
+        void this.accept(jobId, prover, segment, amount).catch((err: Error) =>
+          this.options.logger.warn('acceptance not signed', { jobId, segment, error: err.message }),
+        )
+    }
   }
 
   /** Signs the acceptance of a credited segment; the prover fetches it with its payout. */
@@ -355,7 +398,8 @@ export class ClientPayments {
   /** A payee asks for its acceptances and, once settled, its leaf of the root. */
   onPayoutRequest(message: MessageOf<'payout-request'>, from: string): Reply {
     const { jobId, from: first } = message.body
-    const job = this.jobs.get(jobId)
+    // A job that finished before a restart is not running, but its payees may still ask.
+    const job = this.jobs.get(jobId) ?? (this.restore(jobId) ? this.jobs.get(jobId) : undefined)
     if (job === undefined)
       return { type: 'decline', body: { jobId, reason: 'no escrowed job of that ID here' } }
     const account =
@@ -379,9 +423,10 @@ export class ClientPayments {
     const tree = job.tree
     if (tree !== undefined && tree.payouts.some((p) => p.payee.toLowerCase() === account)) {
       const leaf = tree.proof(account)
+      const forged = this.options.forgeLeafOf === from
       body.settlement = {
         root: bare(tree.root),
-        amount: leaf.amount.toString(),
+        amount: (forged ? leaf.amount * 10n : leaf.amount).toString(),
         proof: leaf.proof.map(bare),
       }
     }
@@ -435,12 +480,20 @@ export class ClientPayments {
     for (const v of signers) {
       const signature = signatures.get(v.peer)
       if (signature === undefined) continue
-      const signer = await payments.settlementSigner({ ...settlement, signature: hex(signature) })
-      if (signer.toLowerCase() !== v.account) {
+      // A signature the contract would refuse (high s, v not 27/28) or that does not parse would
+      // make the whole settlement revert: it is left out, as if never given.
+      const problem = signatureProblem(signature)
+      const signer =
+        problem === undefined
+          ? await payments
+              .settlementSigner({ ...settlement, signature: hex(signature) })
+              .catch(() => undefined)
+          : undefined
+      if (signer === undefined || signer.toLowerCase() !== v.account) {
         logger.warn('a verifier signed the settlement with another key', {
           jobId: input.jobId,
           verifier: v.peer,
-          signer,
+          signer: signer ?? problem ?? 'unreadable',
         })
         continue
       }
@@ -480,13 +533,27 @@ export class ClientPayments {
         gasUsed: sent.gasUsed.toString(),
       })
     } catch (err) {
-      job.tree = undefined
+      // Mined after all (a receipt wait that failed)? Then the tree stands.
+      const onChain = await payments.getJob(job.jobKey).catch(() => undefined)
+      if (onChain?.root.toLowerCase() !== tree.root.toLowerCase()) job.tree = undefined
       fail(isWholesumError(err) ? err.message : String(err))
     }
   }
 
   /** Refunds every locked budget whose claims closed; the escrow refuses the others for free. */
   async refundDue(): Promise<void> {
+    if (this.refunding) return
+    this.refunding = true
+    try {
+      await this.refundLocked()
+    } catch (err) {
+      this.options.logger.warn('refunds not tried', { error: (err as Error).message })
+    } finally {
+      this.refunding = false
+    }
+  }
+
+  private async refundLocked(): Promise<void> {
     const { payments, store, logger } = this.options
     const account = payments.account.toLowerCase()
     for (const row of store.getEarnings({ role: 'client', status: ['locked'] })) {
@@ -510,7 +577,15 @@ export class ClientPayments {
         })
       } catch (err) {
         const reason = (err as { reason?: string }).reason
-        if (reason === 'ClaimsOpen' || reason === 'JobClosed') continue
+        if (reason === 'ClaimsOpen') continue
+        if (reason === 'JobClosed') {
+          // Anyone may send a refund; the escrow sent it to this client already.
+          store.upsertEarning(
+            { jobId: row.jobId, role: 'client', account },
+            { status: 'refunded', reason: 'refunded by a transaction someone else sent' },
+          )
+          continue
+        }
         logger.warn('refund failed', { jobId: row.jobId, error: (err as Error).message })
       }
     }

@@ -799,8 +799,21 @@ export class ClientService {
         },
       }
       const machine = new ClientJob(config, snapshotFromStore(store, record.jobId))
-      // An escrowed job's verifiers and provers' accounts come back with it.
-      this.options.payments?.restore(record.jobId)
+      // An escrowed job's verifiers and provers' accounts come back with it, and any credited
+      // segment whose acceptance was being signed at the crash is signed now.
+      if (this.options.payments?.restore(record.jobId) === true) {
+        this.options.payments.acceptMissing(
+          record.jobId,
+          store
+            .getSegments(record.jobId)
+            .filter((seg) => seg.status === 'proved' && seg.provedBy !== undefined)
+            .map((seg) => ({
+              prover: seg.provedBy!,
+              segment: seg.idx,
+              amount: machine.dealPrice(seg.provedBy!) ?? 0n,
+            })),
+        )
+      }
       const job: RunningJob = {
         id: record.jobId,
         machine,
@@ -952,8 +965,10 @@ export class ClientService {
         case 'answer-offer': {
           const answer = job.answers.get(command.offerId)
           job.answers.delete(command.offerId)
-          if (command.deal)
+          if (command.deal) {
             this.emit(job.id, job.onEvent, { type: 'deal', jobId: job.id, prover: command.prover })
+            this.options.payments?.dealt(job.id, command.prover)
+          }
           answer?.(
             command.deal
               ? {

@@ -12,8 +12,9 @@ import type {
   PaymentsPlugin,
   SignedAcceptance,
 } from '@wholesum/plugin-api'
+import { leafInRoot, signatureProblem } from '@wholesum/escrow'
 import type { ComponentLogger } from '../log/logger.ts'
-import { PROTOCOLS, type NeedBody, type PayeeBody } from '../protocol/messages.ts'
+import { MAX_ACCEPTANCES, PROTOCOLS, type NeedBody, type PayeeBody } from '../protocol/messages.ts'
 import type { EarningRole, JobStore } from '../store/index.ts'
 import { makePayee } from './payee.ts'
 import type { Wire } from './wire.ts'
@@ -46,6 +47,11 @@ interface Expected {
   done: boolean
 }
 
+/** The longest a prover lets a job hold its collateral after the deadline (claim window). */
+const MAX_CLAIM_WINDOW_S = 30 * 86_400
+/** How far past the need's deadline the escrow's deadline may be (clocks differ a little). */
+const DEADLINE_SLACK_S = 15 * 60
+
 /** Acceptances per claimAccepted transaction. */
 const CLAIM_BATCH = 200
 
@@ -76,8 +82,28 @@ export class PayeePayments {
   }
 
   start(): void {
+    this.resume()
     this.timer = setInterval(() => void this.tick(), this.options.pollMs ?? 5_000)
     this.timer.unref()
+  }
+
+  /**
+   * After a restart: every prover deal still owed money is followed again, from its ledger row
+   * and the need its job record kept; collateral not yet back is withdrawn when claims close.
+   */
+  private resume(): void {
+    const { store } = this.options
+    for (const row of store.getEarnings({ role: 'prover' })) {
+      if (row.account !== this.account) continue
+      const need = (store.getJob(row.jobId)?.extra as { need?: NeedBody } | undefined)?.need
+      if (need?.escrow === undefined || row.counterparty === undefined) continue
+      const jobKey = this.jobKeyOf(need)
+      const kinds = new Set(row.txHashes.map((t) => t.kind))
+      if (kinds.has('collateral') && !kinds.has('collateral-back'))
+        this.collateral.set(row.jobId, jobKey)
+      if (['earning', 'pending', 'partly-paid'].includes(row.status))
+        this.follow(need, row.counterparty, 'prover', jobKey)
+    }
   }
 
   stop(): void {
@@ -102,12 +128,20 @@ export class PayeePayments {
    * node's chain and escrow with the need's terms, and this node is not one of its verifiers.
    */
   needProblem(need: NeedBody): Promise<string | undefined> {
-    let pending = this.checked.get(need.jobId)
+    // Keyed by the terms too: a need announced again with other escrow terms is checked again.
+    const key = [
+      need.jobId,
+      need.rewardPerSegment,
+      need.segments,
+      need.deadline,
+      JSON.stringify(need.escrow ?? null),
+    ].join(':')
+    let pending = this.checked.get(key)
     if (pending === undefined) {
       pending = this.checkNeed(need).catch(
         (err: Error) => `the escrow could not be read: ${err.message}`,
       )
-      this.checked.set(need.jobId, pending)
+      this.checked.set(key, pending)
       while (this.checked.size > 256) this.checked.delete(this.checked.keys().next().value!)
     }
     return pending
@@ -127,6 +161,16 @@ export class PayeePayments {
     if (job.segments !== need.segments) return `the escrow says ${job.segments} segments`
     if (job.pricePerSegment < BigInt(need.rewardPerSegment))
       return `the escrow pays ${job.pricePerSegment} per segment, less than the need says`
+    const collateral = BigInt(escrow.collateral)
+    // The escrow pays only provers that posted collateral: a need asking none would pay nothing.
+    if (collateral === 0n)
+      return 'the need asks no collateral, and the escrow pays only provers with some'
+    if (job.claimWindow > MAX_CLAIM_WINDOW_S)
+      return `the claim window (${job.claimWindow} s) would hold the collateral too long`
+    const chainNow = await payments.chainTime()
+    const needDeadline = chainNow + Math.ceil((need.deadline - this.clock()) / 1000)
+    if (job.deadline > needDeadline + DEADLINE_SLACK_S)
+      return `the escrow deadline is later than the need deadline`
     if (await payments.isJobVerifier(jobKey, this.account))
       return "this node is one of the job's verifiers"
     if (escrow.verifiers.includes(this.account)) return "this node is one of the job's verifiers"
@@ -135,6 +179,8 @@ export class PayeePayments {
 
   /** A deal on an escrowed job: the collateral goes in, and the job's payout is followed. */
   async dealt(need: NeedBody, client: string): Promise<void> {
+    const problem = await this.needProblem(need)
+    if (problem !== undefined) throw new Error(`no collateral posted: ${problem}`)
     const escrow = need.escrow!
     const jobKey = this.jobKeyOf(need)
     const collateral = BigInt(escrow.collateral)
@@ -156,6 +202,8 @@ export class PayeePayments {
 
   /** A verifier that signed a job's settlement is owed its fee: it claims it like a prover. */
   signed(jobId: string, jobKey: Hex, client: string, fee: bigint): void {
+    // Once per job: asking again (the client's second round, or anyone else) changes nothing.
+    if (this.expected.has(`verifier:${jobId}`)) return
     this.options.store.upsertEarning(
       { jobId, role: 'verifier', account: this.account },
       {
@@ -231,11 +279,15 @@ export class PayeePayments {
     const settled = chainJob !== undefined && chainJob.settledAt > 0
     let settlement: { amount: bigint; proof: Hex[]; root: Hex } | undefined
     let reachable = true
+    // Acceptances already kept were checked when they came: only new ones are recovered.
+    const kept = new Set(store.getAcceptances(job.jobId, this.account).map((a) => a.segment))
     // From the first segment each time: acceptances come as segments are credited, in no order,
-    // so a cursor past one segment could skip an earlier one accepted later. Pages of 64.
+    // so a cursor past one segment could skip an earlier one accepted later. Pages of 64, at most
+    // as many as the job's segments fill: a client that says "more" forever stops there.
     let from = 0
+    const maxPages = Math.ceil(job.segments / MAX_ACCEPTANCES) + 1
     try {
-      for (;;) {
+      for (let page = 0; page < maxPages; page++) {
         const reply = await wire.request(
           job.client,
           PROTOCOLS.payout,
@@ -247,27 +299,32 @@ export class PayeePayments {
         const fresh: { segment: number; amountWei: string; signature: string }[] = []
         for (const a of reply.body.acceptances) {
           const amount = BigInt(a.amount)
+          if (kept.has(a.segment)) continue
           if (a.segment < from || a.segment >= job.segments || amount > job.maxAmount) continue
-          const signer = await payments.acceptanceSigner({
-            jobKey: job.jobKey,
-            segment: a.segment,
-            prover: this.account,
-            amount,
-            signature: hex(a.signature),
-          })
-          if (signer.toLowerCase() !== job.clientAccount) {
-            logger.warn('an acceptance not signed by the job client was ignored', {
+          const problem = signatureProblem(a.signature)
+          let signer: string | undefined
+          if (problem === undefined) {
+            signer = await payments
+              .acceptanceSigner({
+                jobKey: job.jobKey,
+                segment: a.segment,
+                prover: this.account,
+                amount,
+                signature: hex(a.signature),
+              })
+              .catch(() => undefined)
+          }
+          if (signer?.toLowerCase() !== job.clientAccount) {
+            logger.warn('an acceptance the escrow would not take was ignored', {
               jobId: job.jobId,
               segment: a.segment,
-              signer,
+              reason: problem ?? `signed by ${signer ?? 'nobody'}, not the job's client`,
             })
             continue
           }
           fresh.push({ segment: a.segment, amountWei: a.amount, signature: a.signature })
         }
         if (fresh.length > 0) store.addAcceptances(job.jobId, this.account, fresh)
-        const last = reply.body.acceptances.at(-1)
-        if (last !== undefined) from = last.segment + 1
         const leaf = reply.body.settlement
         if (leaf !== undefined)
           settlement = {
@@ -275,7 +332,9 @@ export class PayeePayments {
             proof: leaf.proof.map(hex),
             root: hex(leaf.root),
           }
-        if (!reply.body.more) break
+        const last = reply.body.acceptances.at(-1)
+        if (!reply.body.more || last === undefined || last.segment + 1 <= from) break
+        from = last.segment + 1
       }
     } catch {
       reachable = false
@@ -285,33 +344,54 @@ export class PayeePayments {
     if (job.role === 'prover')
       store.upsertEarning(key, { segments: accepted.length, earnedWei: earned.toString() })
 
-    if (
+    // A leaf is taken only when it is in the root the escrow holds, as the contract will check it.
+    const usable =
       settlement !== undefined &&
       settled &&
-      settlement.root.toLowerCase() === chainJob.root.toLowerCase()
-    ) {
-      await this.claimLeaf(job, settlement)
-      if (job.role === 'prover' && earned > settlement.amount)
-        await this.claimAcceptances(job, 'the settlement paid less than the acceptances')
-      job.done = true
+      settlement.root.toLowerCase() === chainJob.root.toLowerCase() &&
+      leafInRoot(chainJob.root, this.account, settlement.amount, settlement.proof)
+    if (settlement !== undefined && settled && !usable)
+      logger.warn('the client sent a settlement leaf that is not in the root on chain', {
+        jobId: job.jobId,
+      })
+    let finished = false
+    if (usable) {
+      finished = await this.claimLeaf(job, settlement!)
+      // Whatever the leaf paid, the acceptances are worth at least as much: claim the difference.
+      if (finished && job.role === 'prover')
+        await this.topUp(job, earned, 'the settlement paid less than the acceptances')
     } else if (settled && job.role === 'prover') {
-      // Settled without a leaf for us: the client left this prover out of its root.
-      await this.claimAcceptances(job, 'left out of the settlement: paid by its acceptances')
-      job.done = true
+      // Settled without a leaf for us that the root holds: left out, or sent a leaf that lies.
+      finished = await this.claimAcceptances(
+        job,
+        settlement === undefined
+          ? 'left out of the settlement: paid by its acceptances'
+          : 'the client sent a settlement leaf not in the root: paid by its acceptances',
+      )
     } else if (this.clock() > job.deadline + (this.options.settleGraceMs ?? 60_000)) {
       if (job.role === 'prover')
-        await this.claimAcceptances(
+        finished = await this.claimAcceptances(
           job,
           reachable
             ? 'no settlement by the deadline: paid by its acceptances'
             : 'the client is gone: paid by its acceptances',
         )
-      else store.upsertEarning(key, { status: 'unpaid', reason: 'no settlement by the deadline' })
-      job.done = true
+      else {
+        store.upsertEarning(key, { status: 'unpaid', reason: 'no settlement by the deadline' })
+        finished = true
+      }
     }
+    if (finished) job.done = true
   }
 
-  private async claimLeaf(job: Expected, leaf: { amount: bigint; proof: Hex[] }): Promise<void> {
+  /** Claims what the acceptances are worth beyond what the escrow already paid this account. */
+  private async topUp(job: Expected, earned: bigint, why: string): Promise<void> {
+    const account = await this.options.payments.getAccount(job.jobKey, this.account)
+    if (account.paid < earned) await this.claimAcceptances(job, why)
+  }
+
+  /** Resolves whether the leaf is settled for good (paid, or refused for a reason that stays). */
+  private async claimLeaf(job: Expected, leaf: { amount: bigint; proof: Hex[] }): Promise<boolean> {
     const { payments, store } = this.options
     const key = { jobId: job.jobId, role: job.role, account: this.account }
     try {
@@ -323,15 +403,27 @@ export class PayeePayments {
       })
       store.upsertEarning(key, { addTx: { kind: 'claim', hash: sent.hash } })
       await this.recordPaid(job)
+      return true
     } catch (err) {
+      const reason = revertReason(err)
+      if (reason === 'AlreadyClaimed') {
+        await this.recordPaid(job)
+        return true
+      }
       store.upsertEarning(key, {
         status: 'refused',
-        reason: `claim refused: ${revertReason(err) ?? (err as Error).message}`,
+        reason: `claim refused: ${reason ?? (err as Error).message}`,
       })
+      // A refusal by the escrow stands; anything else (the RPC, a timeout) is tried again.
+      return reason !== undefined
     }
   }
 
-  private async claimAcceptances(job: Expected, why: string): Promise<void> {
+  /**
+   * The dispute path, in batches. Resolves whether it is settled for good: paid, or nothing left
+   * to claim with, or refused by the escrow; an error of the RPC is tried again next round.
+   */
+  private async claimAcceptances(job: Expected, why: string): Promise<boolean> {
     const { payments, store } = this.options
     const key = { jobId: job.jobId, role: job.role, account: this.account }
     const acceptances: SignedAcceptance[] = store
@@ -346,12 +438,14 @@ export class PayeePayments {
         status: 'unpaid',
         reason: `${why}; but no acceptance was received`,
       })
-      return
+      return true
     }
-    try {
-      // In batches: each acceptance is a signature the contract recovers (about 10k gas), and a
-      // transaction must stay well inside a block's gas limit.
-      for (let i = 0; i < acceptances.length; i += CLAIM_BATCH) {
+    let refusal: string | undefined
+    // In batches: each acceptance is a signature the contract recovers (about 10k gas), and a
+    // transaction must stay well inside a block's gas limit. A batch whose segments were all paid
+    // already is refused (AcceptanceUsed) and the next batch still goes.
+    for (let i = 0; i < acceptances.length; i += CLAIM_BATCH) {
+      try {
         const sent = await payments.claimAccepted({
           jobKey: job.jobKey,
           prover: this.account,
@@ -361,16 +455,17 @@ export class PayeePayments {
           addTx: { kind: 'claim-accepted', hash: sent.hash },
           reason: why,
         })
+      } catch (err) {
+        const reason = revertReason(err)
+        if (reason === 'AcceptanceUsed' || reason === 'AlreadyClaimed') continue
+        if (reason === undefined) return false
+        refusal = reason
       }
-      await this.recordPaid(job)
-    } catch (err) {
-      const reason = revertReason(err)
-      if (reason === 'AcceptanceUsed') return await this.recordPaid(job)
-      store.upsertEarning(key, {
-        status: 'refused',
-        reason: `${why}; the claim was refused: ${reason ?? (err as Error).message}`,
-      })
     }
+    await this.recordPaid(job)
+    if (refusal !== undefined)
+      store.upsertEarning(key, { reason: `${why}; the escrow refused a claim: ${refusal}` })
+    return true
   }
 
   /** The escrow's own account of what was paid is what the ledger says. */

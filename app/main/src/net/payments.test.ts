@@ -138,7 +138,9 @@ describe('jobs paid through the escrow (in-memory wire, anvil)', () => {
    * Two provers, three registered verifiers (the second lying about every receipt) and a client,
    * each with its own account, and one six-segment job run to its end.
    */
-  async function paidJob(options: { leaveOutFirstProver?: boolean } = {}) {
+  async function paidJob(
+    options: { leaveOutFirstProver?: boolean; forgeFirstProversLeaf?: boolean } = {},
+  ) {
     const run = `run-${++runs}`
     // A chain of its own: a test that moves the chain's clock leaves the next one untouched.
     chain = await LocalChain.start({
@@ -223,6 +225,7 @@ describe('jobs paid through the escrow (in-memory wire, anvil)', () => {
       ...(options.leaveOutFirstProver === true
         ? { omitFromSettlement: provers[0]!.wire.peerId }
         : {}),
+      ...(options.forgeFirstProversLeaf === true ? { forgeLeafOf: provers[0]!.wire.peerId } : {}),
     })
     clientPayments.start()
     stops.push(() => clientPayments.stop())
@@ -374,6 +377,23 @@ describe('jobs paid through the escrow (in-memory wire, anvil)', () => {
           ['collateral', 'claim'],
         )
       }
+    },
+  )
+
+  test(
+    'a client that answers a payout with a leaf not in the root: the prover checks it and is paid by its acceptances',
+    { timeout: 180_000 },
+    async () => {
+      const { provers, credits, paidRow } = await paidJob({ forgeFirstProversLeaf: true })
+      assert.ok(credits[0]! > 0, 'the first prover proved nothing')
+      const paid = await paidRow('the prover sent a forged leaf', provers[0]!.jobs, 'prover')
+      assert.equal(paid.paidWei, (BigInt(credits[0]!) * PRICE).toString())
+      assert.match(paid.reason ?? '', /leaf not in the root/)
+      // No claim with the forged leaf was sent (it would have reverted, costing gas).
+      assert.deepEqual(
+        paid.txHashes.map((t) => t.kind),
+        ['collateral', 'claim-accepted'],
+      )
     },
   )
 })

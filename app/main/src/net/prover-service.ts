@@ -190,10 +190,13 @@ export class ProverService {
         this.passOver(need.jobId, 'it pays through an escrow and this node has no payments set up')
         return
       }
-      void payments.needProblem(need).then((problem) => {
-        if (problem === undefined) this.admitNeed(need, message.from)
-        else this.passOver(need.jobId, problem)
-      })
+      void payments
+        .needProblem(need)
+        .then((problem) => {
+          if (problem === undefined) this.admitNeed(need, message.from)
+          else this.passOver(need.jobId, problem)
+        })
+        .catch((err: Error) => this.passOver(need.jobId, err.message))
       return
     }
     this.admitNeed(need, message.from)

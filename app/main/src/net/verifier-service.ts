@@ -20,6 +20,9 @@ import type { Reply, Wire } from './wire.ts'
 export interface SettlementSigner {
   readonly chainId: number
   readonly escrow: string
+  readonly account: string
+  /** Whether `who` is one of the verifiers the escrow names for the job: only those are paid. */
+  isJobVerifier(jobKey: `0x${string}`, who: `0x${string}`): Promise<boolean>
   signSettlement(s: {
     jobKey: `0x${string}`
     root: `0x${string}`
@@ -148,6 +151,14 @@ export class VerifierService {
         )
     }
     if (this.running >= (this.options.capacity ?? 2)) return decline('busy')
+    // A settlement is signed only for a job the escrow names this verifier on: anyone else's
+    // request (a made-up job key) would leave it signing, and expecting a fee, for nothing.
+    if (body.settlement !== undefined && signer !== undefined) {
+      const named = await signer
+        .isJobVerifier(`0x${body.settlement.jobKey}`, signer.account as `0x${string}`)
+        .catch(() => false)
+      if (!named) return decline("this verifier is not one of that job's verifiers on the escrow")
+    }
     this.running += 1
     const started = this.clock()
     try {

@@ -67,11 +67,20 @@ export class VerifierBook {
         (options.needAccount !== true || ad.account !== undefined) &&
         (ad.account === undefined || !(options.excludeAccounts?.has(ad.account) ?? false)),
     )
-    const n = Math.min(options.count, eligible.length)
-    for (let i = 0; i < n; i++) {
+    // One account, one verifier: an account advertised under several peer IDs counts once (the
+    // escrow refuses a verifier set that names an account twice).
+    const picked: VerifierAd[] = []
+    const accounts = new Set<string>()
+    for (let i = 0; i < eligible.length && picked.length < options.count; i++) {
       const j = i + Math.floor(random() * (eligible.length - i))
       ;[eligible[i], eligible[j]] = [eligible[j]!, eligible[i]!]
+      const ad = eligible[i]!
+      if (ad.account !== undefined) {
+        if (accounts.has(ad.account)) continue
+        accounts.add(ad.account)
+      }
+      picked.push(ad)
     }
-    return eligible.slice(0, n)
+    return picked
   }
 }
