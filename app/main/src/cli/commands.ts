@@ -18,7 +18,7 @@ const PROGRAM_NOTE =
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   node: {
-    usage: `wholesum node [--role client,prover,bootstrap] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--api-port N]
+    usage: `wholesum node [--role client,prover,verifier,bootstrap] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--api-port N]
   Runs this home's node until SIGTERM or Ctrl-C: one libp2p node and job store with the given roles
   (default: client,prover), and the local API on 127.0.0.1 (port 0 picks one; written to
   <home>/api.json, token in <home>/api-token). Prints one JSON line {"ready":…} when it listens.

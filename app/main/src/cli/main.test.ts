@@ -156,7 +156,7 @@ describe('every mistake exits 2 with a message, never a stack trace', () => {
     [
       'an unknown role',
       () => ['node', '--role', 'x'],
-      /--role must be among client, prover, bootstrap/,
+      /--role must be among client, prover, verifier, bootstrap/,
     ],
     ['no provers', () => ['devnet', '--provers', '0'], /--provers must be 1\.\.16, got 0/],
     [
