@@ -49,3 +49,4 @@ export async function deployEscrow(
 export * from './typed-data.ts'
 export * from './settlement.ts'
 export * from './keys.ts'
+export * from './fees.ts'

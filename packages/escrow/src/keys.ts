@@ -137,7 +137,8 @@ export interface PeerBinding {
   readonly peerSignature: Hex
 }
 
-function bindingDigest(peerId: string, account: Address, issuedAt: number): Hex {
+/** The EIP-712 digest both keys of a binding sign. */
+export function bindingDigest(peerId: string, account: Address, issuedAt: number): Hex {
   return hashTypedData({
     domain: BINDING_DOMAIN,
     types: BINDING_TYPES,

@@ -4,7 +4,7 @@
 
 import { writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { deployEscrow, newKeystore } from '@wholesum/escrow'
+import { deployEscrow, feesPaidBy, newKeystore } from '@wholesum/escrow'
 import { startAnvil, type Anvil } from '@wholesum/escrow/anvil'
 import {
   createPublicClient,
@@ -94,19 +94,7 @@ export async function startDevnetChain(): Promise<DevnetChain> {
         }
       },
       balance: (address) => publicClient.getBalance({ address }),
-      async feesPaidBy(address) {
-        const latest = await publicClient.getBlockNumber()
-        let fees = 0n
-        for (let n = 0n; n <= latest; n++) {
-          const block = await publicClient.getBlock({ blockNumber: n, includeTransactions: true })
-          for (const tx of block.transactions) {
-            if (tx.from.toLowerCase() !== address.toLowerCase()) continue
-            const receipt = await publicClient.getTransactionReceipt({ hash: tx.hash })
-            fees += receipt.gasUsed * receipt.effectiveGasPrice
-          }
-        }
-        return fees
-      },
+      feesPaidBy: (address) => feesPaidBy(publicClient, address),
       async now() {
         return Number((await publicClient.getBlock()).timestamp)
       },

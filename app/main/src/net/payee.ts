@@ -2,8 +2,8 @@
 // of whoever sent it. An account is taken from a peer only with a binding that checks out.
 
 import type { PrivateKey } from '@libp2p/interface'
-import { BINDING_DOMAIN, BINDING_TYPES, checkBinding } from '@wholesum/escrow'
-import { hashTypedData, toBytes } from 'viem'
+import { bindingDigest, checkBinding } from '@wholesum/escrow'
+import { toBytes } from 'viem'
 import type { PayeeBody } from '../protocol/messages.ts'
 
 /** The account's half of a binding: the payments plugin signs with the key it keeps. */
@@ -21,13 +21,7 @@ export async function makePayee(
 ): Promise<PayeeBody> {
   const account = signer.account.toLowerCase() as `0x${string}`
   const accountSignature = await signer.signBinding(peerId, issuedAt)
-  const digest = hashTypedData({
-    domain: BINDING_DOMAIN,
-    types: BINDING_TYPES,
-    primaryType: 'PeerBinding',
-    message: { peerId, account, issuedAt: BigInt(issuedAt) },
-  })
-  const peerSignature = await peerKey.sign(toBytes(digest))
+  const peerSignature = await peerKey.sign(toBytes(bindingDigest(peerId, account, issuedAt)))
   return {
     account,
     issuedAt,

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Address } from '@wholesum/plugin-api'
+import { feesPaidBy } from '@wholesum/escrow'
 import { createEvmPayments, type EvmPayments } from '@wholesum/payments-evm'
 import { LocalChain } from '../../../../packages/escrow/src/testing/local-chain.ts'
 import { REPO_ROOT } from '../core.ts'
@@ -33,21 +34,6 @@ const PRICE = 1_000_000_000_000n
 const FEE = 300_000_000_000n
 const COLLATERAL = 5_000_000_000_000n
 const CLAIM_WINDOW_S = 60
-
-/** Gas every transaction from `address` cost it, summed over the whole chain. */
-async function feesPaidBy(chain: LocalChain, address: Address): Promise<bigint> {
-  const latest = await chain.publicClient.getBlockNumber()
-  let fees = 0n
-  for (let n = 0n; n <= latest; n++) {
-    const block = await chain.publicClient.getBlock({ blockNumber: n, includeTransactions: true })
-    for (const tx of block.transactions) {
-      if (tx.from.toLowerCase() !== address.toLowerCase()) continue
-      const receipt = await chain.publicClient.getTransactionReceipt({ hash: tx.hash })
-      fees += receipt.gasUsed * receipt.effectiveGasPrice
-    }
-  }
-  return fees
-}
 
 interface Party {
   readonly wire: MemoryWire
@@ -325,7 +311,7 @@ describe('jobs paid through the escrow (in-memory wire, anvil)', () => {
       assert.equal(
         await balance(clientPay.account),
         startOf(clientPay.account) -
-          (await feesPaidBy(chain, clientPay.account)) -
+          (await feesPaidBy(chain.publicClient, clientPay.account)) -
           paidToProvers -
           paidToVerifiers,
       )
@@ -333,7 +319,7 @@ describe('jobs paid through the escrow (in-memory wire, anvil)', () => {
         assert.equal(
           await balance(p.pay.account),
           startOf(p.pay.account) -
-            (await feesPaidBy(chain, p.pay.account)) +
+            (await feesPaidBy(chain.publicClient, p.pay.account)) +
             BigInt(credits[i]!) * PRICE,
         )
       }
@@ -341,7 +327,7 @@ describe('jobs paid through the escrow (in-memory wire, anvil)', () => {
         assert.equal(
           await balance(v.pay.account),
           startOf(v.pay.account) -
-            (await feesPaidBy(chain, v.pay.account)) -
+            (await feesPaidBy(chain.publicClient, v.pay.account)) -
             BOND +
             (i === 1 ? 0n : FEE),
         )
